@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import Koa from 'koa';
+import Router from '@koa/router';
+import cors from '@koa/cors';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import type { Principal } from './access/access.ts';
+import { keyFromRequest, type KeyStore } from './access/keys.ts';
+import type { Config } from './config.ts';
+import { errorBoundary, notFound } from './errors.ts';
+import type { Metrics } from './metrics.ts';
+import type { LayerRegistry } from './registry/registry.ts';
+import { catalogRoutes } from './routes/catalog.ts';
+import { operationRoutes } from './routes/operations.ts';
+import { tileRoutes } from './routes/tiles.ts';
+import { tilejsonRoutes, type BoundsCache } from './routes/tilejson.ts';
+import type { TileCache } from './tiles/cache.ts';
+import type { TileService } from './tiles/tile-service.ts';
+
+export interface AppState {
+  principal: Principal;
+  route: string;
+}
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  pool: pg.Pool;
+  registry: LayerRegistry;
+  cache: TileCache;
+  tiles: TileService;
+  bounds: BoundsCache;
+  keys: KeyStore;
+  metrics: Metrics;
+  listening: () => boolean;
+}
+
+const viewerPage = new URL('../../map-viewer/index.html', import.meta.url);
+
+/** Build the HTTP app from its parts. No I/O happens here: main.ts listens, tests call app.callback(). */
+export function createApp(deps: AppDeps): Koa<AppState> {
+  const { config, log, metrics } = deps;
+  const app = new Koa<AppState>({ proxy: true });
+  // Errors are logged once, by the boundary; koa's default handler would print them again.
+  app.silent = true;
+
+  app.use(async (ctx, next) => {
+    const stop = metrics.latency.startTimer();
+    ctx.state.route = 'other';
+    try {
+      await next();
+    } finally {
+      stop({ route: ctx.state.route });
+      metrics.requests.inc({ route: ctx.state.route, status: String(ctx.status) });
+      if (log.isLevelEnabled('debug')) log.debug({ method: ctx.method, url: ctx.url, status: ctx.status }, 'request');
+    }
+  });
+  app.use(errorBoundary(log));
+  app.use(
+    cors({
+      origin: (ctx) => {
+        if (config.corsOrigins === '*') return '*';
+        const origin = ctx.get('Origin');
+        return config.corsOrigins.includes(origin) ? origin : '';
+      },
+      allowHeaders: ['Authorization', 'If-None-Match'],
+      exposeHeaders: ['ETag'],
+      maxAge: 3600,
+    }),
+  );
+  app.use(async (ctx, next) => {
+    ctx.state.principal = await deps.keys.principal(keyFromRequest(ctx.get('Authorization') || undefined, ctx.query.key));
+    await next();
+  });
+
+  const router = new Router<AppState>();
+  tileRoutes(router, deps.tiles, deps.cache, config.TILE_CACHE_CONTROL);
+  tilejsonRoutes(router, deps.tiles, deps.bounds, config.PUBLIC_URL);
+  catalogRoutes(router, deps.registry, config.PUBLIC_URL);
+  operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
+  router.get('/', async (ctx) => {
+    ctx.state.route = 'viewer';
+    ctx.type = 'html';
+    ctx.body = await readFile(viewerPage);
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use((ctx) => {
+    throw notFound('not_found', `no route for ${ctx.method} ${ctx.path.slice(0, 200)}`);
+  });
+  return app;
+}

@@ -1,0 +1,61 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadSamplesOnce } from '../../data-samples/load.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { startEmbeddedCluster, type EmbeddedCluster } from './db/embedded.ts';
+import { createLogger } from './log.ts';
+import { shutdown, startPlatform } from './platform.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** `npm start`: configuration → database (external or embedded) → platform → listen; stop cleanly on a signal. */
+async function main(): Promise<void> {
+  const config = loadConfig({ ...process.env, LAYERS_DIR: process.env.LAYERS_DIR ?? path.join(root, 'layers') });
+  const log = createLogger(config.LOG_LEVEL);
+
+  let cluster: EmbeddedCluster | null = null;
+  let url = config.DATABASE_URL;
+  if (!url) {
+    const dataDir = path.resolve(root, config.DATA_DIR, 'pg');
+    log.info({ dataDir }, 'no DATABASE_URL: using the embedded PostGIS cluster');
+    cluster = await startEmbeddedCluster({ dataDir, log: (msg) => log.info(msg) });
+    url = cluster.url;
+  }
+  const stopCluster = async () => {
+    if (cluster) await cluster.stop().catch((err) => log.error({ err }, 'stopping the embedded cluster failed'));
+  };
+
+  let platform;
+  try {
+    platform = await startPlatform(config, url, log);
+    if (config.LOAD_SAMPLES && (await loadSamplesOnce(platform.pool, log))) log.info('data-samples loaded (first start)');
+  } catch (err) {
+    await stopCluster();
+    throw err;
+  }
+
+  const server = platform.app.listen(config.PORT, config.HOST, () => {
+    log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/` }, 'CityBase is up');
+  });
+  server.keepAliveTimeout = 75_000;
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'stopping');
+    await shutdown(server, platform, log);
+    await stopCluster();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  // Startup problems are the operator's to fix: say what is wrong, no stack trace for the expected ones.
+  const expected = err instanceof ConfigError || (err instanceof Error && err.constructor.name.endsWith('Error') && err.constructor !== Error);
+  console.error(`CityBase failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  if (!expected && err instanceof Error && err.stack) console.error(err.stack);
+  process.exit(1);
+});

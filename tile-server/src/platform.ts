@@ -1,0 +1,115 @@
+import type { Server } from 'node:http';
+import type Koa from 'koa';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { KeyStore } from './access/keys.ts';
+import { createApp, type AppState } from './app.ts';
+import type { Config } from './config.ts';
+import { migrate } from './db/migrate.ts';
+import { openPool } from './db/pool.ts';
+import { createQueryRunner, type QueryRunner } from './db/query.ts';
+import { Metrics } from './metrics.ts';
+import { loadDefinitions } from './registry/load.ts';
+import { LayerRegistry } from './registry/registry.ts';
+import { BoundsCache } from './routes/tilejson.ts';
+import { TileCache } from './tiles/cache.ts';
+import { ChangeListener, type TableChange } from './tiles/invalidation.ts';
+import { TileService } from './tiles/tile-service.ts';
+
+/** The running platform: everything main.ts, the tests and the benchmarks need, and one way to close it. */
+export interface Platform {
+  app: Koa<AppState>;
+  pool: pg.Pool;
+  run: QueryRunner;
+  registry: LayerRegistry;
+  cache: TileCache;
+  keys: KeyStore;
+  listener: ChangeListener;
+  close(): Promise<void>;
+}
+
+/**
+ * Wire the platform against a database: migrate, load the layer registry, start listening for changes, build
+ * the app. The listener starts before the layers are resolved, so no change can fall between the two.
+ */
+export async function startPlatform(config: Config, databaseUrl: string, log: Logger): Promise<Platform> {
+  const pool = await openPool({
+    url: databaseUrl,
+    maxConnections: config.DB_POOL_MAX,
+    statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
+    log,
+  });
+  await migrate(pool, log);
+  const run = createQueryRunner(pool);
+  const cache = new TileCache(config.TILE_CACHE_MB * 1024 * 1024, config.TILE_BUFFER / config.TILE_EXTENT);
+  const metrics = new Metrics(cache, pool);
+  const bounds = new BoundsCache(run);
+  const definitions = await loadDefinitions(config.LAYERS_DIR);
+  const registry: LayerRegistry = new LayerRegistry({
+    run,
+    log,
+    definitions,
+    tileOptions: { extent: config.TILE_EXTENT, buffer: config.TILE_BUFFER },
+    contribAccess: config.CONTRIB_ACCESS,
+    onLayerChanged: (id) => {
+      cache.evictLayer(id);
+      bounds.forget(id);
+    },
+  });
+
+  const onChange = (change: TableChange) => {
+    for (const w of registry.watchersOf(change.table)) {
+      const n =
+        change.all || w.precision === 'all' || !change.boxes ? cache.evictLayer(w.layer) : cache.evictBoxes(w.layer, change.boxes);
+      metrics.evictions.inc(n);
+      bounds.forget(w.layer);
+    }
+  };
+  const listener = new ChangeListener(
+    databaseUrl,
+    {
+      onChange,
+      onCatalogChange: () => void registry.refreshContrib(),
+      onListening: () => {
+        cache.reset(true);
+        void registry.refreshContrib();
+      },
+      onDeaf: () => cache.reset(false),
+    },
+    log,
+  );
+  await listener.start();
+  await registry.init();
+  // DDL notifications need a superuser's event trigger; the poll publishes new contrib tables without one.
+  const poll = setInterval(() => void registry.refreshContrib(), config.CONTRIB_POLL_MS);
+  poll.unref();
+
+  const keys = new KeyStore(run);
+  const tiles = new TileService(registry, cache, run, metrics);
+  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, metrics, listening: () => listener.listening });
+  return {
+    app,
+    pool,
+    run,
+    registry,
+    cache,
+    keys,
+    listener,
+    async close() {
+      clearInterval(poll);
+      await listener.stop();
+      await pool.end();
+    },
+  };
+}
+
+/** Stop accepting connections and wait for requests in flight (bounded), then close the platform. */
+export async function shutdown(server: Server, platform: Platform, log: Logger, graceMs = 10_000): Promise<void> {
+  log.info('shutting down');
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+  await platform.close();
+}

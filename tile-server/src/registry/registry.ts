@@ -1,0 +1,188 @@
+import type { Logger } from 'pino';
+import type { QueryRunner } from '../db/query.ts';
+import { PostgisFunctionSource } from '../sources/postgis-function.ts';
+import { PostgisTableSource, type TileOptions } from '../sources/postgis-table.ts';
+import type { Dependency, TileSource } from '../sources/source.ts';
+import { contribRelations } from './catalog.ts';
+import type { AccessLevel, LayerDefinition } from './definition.ts';
+
+export interface RegistryDeps {
+  run: QueryRunner;
+  log: Logger;
+  definitions: readonly LayerDefinition[];
+  tileOptions: TileOptions;
+  contribAccess: AccessLevel;
+  /** Called when a layer's tiles must all go (re-resolved, dropped). */
+  onLayerChanged(id: string): void;
+}
+
+interface Watcher {
+  layer: string;
+  precision: Dependency['precision'];
+}
+
+/**
+ * Every layer the server knows, by id: the layers/ definitions (resolved once at start) and the tables of schema
+ * contrib (rescanned on DDL notifications and on a timer). Also knows which layers each table feeds, for the
+ * change notifications.
+ */
+export class LayerRegistry {
+  private readonly sources = new Map<string, TileSource>();
+  private readonly contrib = new Map<string, string>(); // table → fingerprint
+  private readonly watchers = new Map<string, Watcher[]>(); // schema.table → layers fed by it
+  private readonly uncacheable = new Set<string>();
+  readonly unavailable = new Map<string, string>(); // layer id → why it is not served
+  private refreshing: Promise<void> | null = null;
+  private again = false;
+
+  constructor(private readonly deps: RegistryDeps) {}
+
+  /** Resolve every definition; a source that is missing is reported and left out, not fatal. */
+  async init(): Promise<void> {
+    for (const def of this.deps.definitions) {
+      try {
+        await this.add(await this.resolve(def));
+      } catch (err) {
+        this.unavailable.set(def.id, (err as Error).message);
+        this.deps.log.error({ layer: def.id, err: (err as Error).message }, 'layer not available');
+      }
+    }
+    await this.refreshContrib();
+  }
+
+  get(id: string): TileSource | undefined {
+    return this.sources.get(id);
+  }
+
+  list(): TileSource[] {
+    return [...this.sources.values()].sort((a, b) => a.meta.id.localeCompare(b.meta.id));
+  }
+
+  /** Whether a layer's tiles may be kept in memory. */
+  isCacheable(id: string): boolean {
+    const s = this.sources.get(id);
+    return !!s && s.cacheable && !this.uncacheable.has(id);
+  }
+
+  /** Layers a table feeds, and how precisely its notifications locate a change. */
+  watchersOf(table: string): readonly Watcher[] {
+    return this.watchers.get(table) ?? [];
+  }
+
+  /** Rescan schema contrib. Concurrent calls coalesce into one running scan plus at most one more. */
+  refreshContrib(): Promise<void> {
+    if (this.refreshing) {
+      this.again = true;
+      return this.refreshing;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.again = false;
+        await this.scanContrib().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'contrib scan failed'));
+      } while (this.again);
+    })().finally(() => (this.refreshing = null));
+    return this.refreshing;
+  }
+
+  private async scanContrib(): Promise<void> {
+    const found = await contribRelations(this.deps.run);
+    const seen = new Set<string>();
+    for (const { table, geometryColumn, fingerprint } of found) {
+      seen.add(table);
+      if (this.contrib.get(table) === fingerprint) continue;
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table) || (this.sources.has(table) && !this.contrib.has(table))) {
+        this.deps.log.warn({ table }, 'contrib table not published: its name is not a plain identifier or is taken by a layer');
+        this.contrib.set(table, fingerprint);
+        continue;
+      }
+      try {
+        const source = await PostgisTableSource.resolve(this.contribDefinition(table, geometryColumn), this.deps.run, this.deps.tileOptions, 'contrib');
+        this.remove(table);
+        await this.add(source);
+        this.contrib.set(table, fingerprint);
+        this.deps.log.info({ layer: table }, 'contrib table published');
+      } catch (err) {
+        this.deps.log.warn({ table, err: (err as Error).message }, 'contrib table not published');
+      }
+    }
+    for (const table of [...this.contrib.keys()]) {
+      if (seen.has(table)) continue;
+      this.contrib.delete(table);
+      this.remove(table);
+      this.deps.log.info({ layer: table }, 'contrib table withdrawn');
+    }
+  }
+
+  private contribDefinition(table: string, geometryColumn: string): LayerDefinition {
+    return {
+      id: table,
+      title: { zh: table, en: table },
+      theme: 'contrib',
+      owner: 'contrib',
+      access: this.deps.contribAccess,
+      allow: [],
+      source: { type: 'table', schema: 'contrib', table },
+      geometryColumn,
+      properties: {},
+      minzoom: 0,
+      maxzoom: 22,
+      simplify: [{ maxzoom: 14, tolerancePx: 0.5 }],
+      maxFeatures: 50_000,
+      style: [],
+      legend: [],
+    };
+  }
+
+  private resolve(def: LayerDefinition): Promise<TileSource> {
+    return def.source.type === 'function'
+      ? PostgisFunctionSource.resolve(def, this.deps.run)
+      : PostgisTableSource.resolve(def, this.deps.run, this.deps.tileOptions);
+  }
+
+  private async add(source: TileSource): Promise<void> {
+    const id = source.meta.id;
+    this.sources.set(id, source);
+    for (const dep of source.dependencies) {
+      const list = this.watchers.get(dep.table) ?? [];
+      list.push({ layer: id, precision: dep.precision });
+      this.watchers.set(dep.table, list);
+      if (!(await this.watch(dep))) this.uncacheable.add(id);
+    }
+    this.deps.onLayerChanged(id);
+  }
+
+  private remove(id: string): void {
+    if (!this.sources.delete(id)) return;
+    this.uncacheable.delete(id);
+    for (const [table, list] of this.watchers) {
+      const rest = list.filter((w) => w.layer !== id);
+      if (rest.length) this.watchers.set(table, rest);
+      else this.watchers.delete(table);
+    }
+    this.deps.onLayerChanged(id);
+  }
+
+  /**
+   * Attach the change triggers to a table. Two layers reading different geometry columns of one table would
+   * get each other's boxes, so such a table reports whole-table changes instead. Materialized views cannot
+   * carry triggers; their REFRESH is reported by the event trigger.
+   */
+  private async watch(dep: Dependency): Promise<boolean> {
+    const others = (this.watchers.get(dep.table) ?? []).map((w) => this.sources.get(w.layer));
+    const columns = new Set(
+      others.flatMap((s) => s?.dependencies.filter((d) => d.table === dep.table).map((d) => (d.precision === 'bbox' ? d.geometryColumn : '')) ?? []),
+    );
+    const column = columns.size === 1 ? [...columns][0] ?? '' : '';
+    try {
+      await this.deps.run.query(
+        `SELECT citybase.watch_table(c.oid::regclass, $2, $3)
+         FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')`,
+        [dep.table, dep.precision === 'bbox' ? column : '', dep.srid ?? 0],
+      );
+      return true;
+    } catch (err) {
+      this.deps.log.warn({ table: dep.table, err: (err as Error).message }, 'cannot watch table for changes; its layers are not cached');
+      return false;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import type Router from '@koa/router';
+import type pg from 'pg';
+import type { LayerRegistry } from '../registry/registry.ts';
+import type { TileCache } from '../tiles/cache.ts';
+import type { Metrics } from '../metrics.ts';
+import type { AppState } from '../app.ts';
+
+export interface HealthDeps {
+  pool: pg.Pool;
+  registry: LayerRegistry;
+  cache: TileCache;
+  listening: () => boolean;
+}
+
+/** GET /health (200 when the database answers, 503 when it does not) and GET /metrics (Prometheus). */
+export function operationRoutes(router: Router<AppState>, deps: HealthDeps, metrics: Metrics): void {
+  router.get('/health', async (ctx) => {
+    ctx.state.route = 'health';
+    let database: { status: 'up'; postgis: string } | { status: 'down'; error: string };
+    try {
+      const { rows } = await deps.pool.query<{ v: string }>(`SELECT postgis_lib_version() AS v`);
+      database = { status: 'up', postgis: rows[0]!.v };
+    } catch (err) {
+      database = { status: 'down', error: (err as Error).message.split('\n')[0]! };
+    }
+    const up = database.status === 'up';
+    ctx.status = up ? 200 : 503;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      status: up ? 'ok' : 'unavailable',
+      database,
+      changeListener: deps.listening() ? 'listening' : 'reconnecting',
+      layers: deps.registry.list().length,
+      unavailableLayers: Object.fromEntries(deps.registry.unavailable),
+      tileCache: { active: deps.cache.active, entries: deps.cache.size, bytes: deps.cache.bytes },
+    };
+  });
+
+  router.get('/metrics', async (ctx) => {
+    ctx.state.route = 'metrics';
+    ctx.type = metrics.registry.contentType;
+    ctx.body = await metrics.registry.metrics();
+  });
+}

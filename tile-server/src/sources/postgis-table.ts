@@ -1,0 +1,173 @@
+import pg from 'pg';
+import type { QueryRunner } from '../db/query.ts';
+import type { LayerDefinition } from '../registry/definition.ts';
+import * as catalog from '../registry/catalog.ts';
+import type { LonLatBox, TileCoord } from '../tiles/coords.ts';
+import type { Dependency, FieldType, LayerMeta, TileSource } from './source.ts';
+import { buildBoundsSql, buildTableTileSql } from './table-sql.ts';
+
+export class SourceResolveError extends Error {}
+
+export interface TileOptions {
+  extent: number;
+  buffer: number;
+}
+
+/**
+ * A table, view or materialized view. Resolved once against the catalog: columns checked, SRID settled, tile
+ * SQL built; afterwards every tile is one execution of the same prepared statement.
+ */
+export class PostgisTableSource implements TileSource {
+  private constructor(
+    readonly meta: LayerMeta,
+    readonly dependencies: readonly Dependency[],
+    readonly cacheable: boolean,
+    private readonly statement: string,
+    private readonly tileSql: string,
+    private readonly boundsSql: { estimated: string; exact: string; useEstimate: boolean },
+  ) {}
+
+  static async resolve(
+    def: LayerDefinition,
+    run: QueryRunner,
+    opts: TileOptions,
+    origin: LayerMeta['origin'] = 'registry',
+  ): Promise<PostgisTableSource> {
+    if (def.source.type !== 'table') throw new SourceResolveError(`${def.id}: not a table source`);
+    const { schema, table } = def.source;
+    const where = `${def.id}: ${schema}.${table}`;
+    const rel = await catalog.describeRelation(run, schema, table);
+    if (!rel) throw new SourceResolveError(`${where} does not exist`);
+    const byName = new Map(rel.columns.map((c) => [c.name, c]));
+    const geomCol = byName.get(def.geometryColumn);
+    if (!geomCol || geomCol.type !== 'geometry')
+      throw new SourceResolveError(`${where}: geometry column "${def.geometryColumn}" not found`);
+
+    const declared = await catalog.geometryColumn(run, schema, table, def.geometryColumn);
+    let srid = def.srid ?? declared?.srid ?? 0;
+    let geometryType = declared?.type ?? 'GEOMETRY';
+    let sridZero = false;
+    if (srid === 0 || geometryType === 'GEOMETRY') {
+      const sample = await catalog.sampleGeometry(run, schema, table, def.geometryColumn);
+      if (geometryType === 'GEOMETRY') geometryType = sample.type;
+      if (srid === 0) {
+        // The pg_tileserv complaint: an untyped column. Use the SRID the values carry, else assume WGS84.
+        srid = sample.srid && sample.srid > 0 ? sample.srid : 4326;
+        sridZero = true;
+      }
+    }
+    const geographic = await catalog.isGeographic(run, srid);
+
+    let idColumn = def.idColumn;
+    if (idColumn) {
+      const c = byName.get(idColumn);
+      if (!c || !['int2', 'int4', 'int8'].includes(c.type))
+        throw new SourceResolveError(`${where}: id column "${idColumn}" must be an integer column`);
+    }
+
+    const fields: Record<string, FieldType> = {};
+    const properties: Array<{ name: string; cast: string }> = [];
+    const exposed = Object.keys(def.properties).length ? Object.keys(def.properties) : defaultProperties(rel.columns, def);
+    for (const name of exposed) {
+      const c = byName.get(name);
+      if (!c) throw new SourceResolveError(`${where}: property "${name}" is not a column`);
+      const f = catalog.fieldOf(c);
+      fields[name] = f.type;
+      properties.push({ name, cast: f.cast });
+    }
+
+    const self = (await catalog.qualifiedName(run, `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`))!;
+    const dependencies: Dependency[] =
+      rel.kind === 'table'
+        ? [{ table: self, precision: 'bbox', geometryColumn: def.geometryColumn, srid }]
+        : rel.kind === 'view'
+          ? (await catalog.baseTables(run, schema, table)).map((t) => ({ table: t, precision: 'all' as const }))
+          : // A materialized view changes only on REFRESH, which the event trigger reports as the view itself.
+            [{ table: self, precision: 'all' as const }];
+    const cacheable = rel.kind !== 'foreign table' && dependencies.length > 0;
+
+    const spec = {
+      layerId: def.id,
+      schema,
+      table,
+      geometryColumn: def.geometryColumn,
+      srid,
+      sridZero,
+      geographic,
+      idColumn,
+      orderBy: rel.kind === 'table' ? 't.ctid' : exposedOrder(properties.length),
+      properties,
+      simplify: def.simplify,
+      isPoint: /POINT$/.test(geometryType),
+      extent: opts.extent,
+      buffer: opts.buffer,
+      maxFeatures: def.maxFeatures,
+    };
+    const meta: LayerMeta = {
+      id: def.id,
+      title: def.title,
+      description: def.description,
+      theme: def.theme,
+      owner: def.owner,
+      access: def.access,
+      allow: def.allow,
+      attribution: def.attribution,
+      minzoom: def.minzoom,
+      maxzoom: def.maxzoom,
+      geometryType,
+      fields,
+      properties: def.properties,
+      style: def.style,
+      legend: def.legend,
+      origin,
+    };
+    const bounds = buildBoundsSql(spec);
+    // Statement names are per connection; the id keeps them apart, the fingerprint of the text makes a changed
+    // definition (a contrib table altered) a new statement rather than a clash with the old one.
+    const tileSql = buildTableTileSql(spec);
+    const statement = `tile:${def.id.slice(0, 40)}:${hash(tileSql)}`;
+    return new PostgisTableSource(meta, dependencies, cacheable, statement, tileSql, {
+      ...bounds,
+      useEstimate: rel.kind === 'table' || rel.kind === 'materialized view',
+    });
+  }
+
+  async getTile({ z, x, y }: TileCoord, run: QueryRunner, signal?: AbortSignal): Promise<Buffer> {
+    const rows = await run.prepared(this.statement, this.tileSql, [z, x, y], signal);
+    return (rows[0]?.[0] as Buffer | null) ?? Buffer.alloc(0);
+  }
+
+  async bounds(run: QueryRunner): Promise<LonLatBox | null> {
+    type Row = { w: number | null; s: number | null; e: number | null; n: number | null };
+    let row: Row | undefined;
+    if (this.boundsSql.useEstimate) {
+      // Without statistics ST_EstimatedExtent answers NULL (or raises on old PostGIS): fall back to the exact one.
+      row = (await run.query<Row>(this.boundsSql.estimated).catch(() => []))[0];
+    }
+    if (!row || row.w === null) row = (await run.query<Row>(this.boundsSql.exact))[0];
+    if (!row || row.w === null || row.s === null || row.e === null || row.n === null) return null;
+    return [row.w, row.s, row.e, row.n];
+  }
+
+  /** The prepared SQL, for tests and the benchmark's raw-SQL reference. */
+  get sql(): string {
+    return this.tileSql;
+  }
+}
+
+/** With no properties listed (auto-published tables), every column but the geometry columns is exposed. */
+function defaultProperties(columns: catalog.ColumnInfo[], def: LayerDefinition): string[] {
+  return columns.filter((c) => c.name !== def.geometryColumn && c.type !== 'geometry' && c.type !== 'geography').map((c) => c.name);
+}
+
+/** Views have no ctid: order by every output column (positions), which is total for distinct rows. */
+function exposedOrder(propertyCount: number): string {
+  const positions = Array.from({ length: propertyCount + 1 }, (_, i) => String(i + 1));
+  return positions.join(', ');
+}
+
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(36);
+}

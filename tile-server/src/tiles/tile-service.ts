@@ -1,0 +1,113 @@
+import type { Principal } from '../access/access.ts';
+import { canSee } from '../access/access.ts';
+import type { QueryRunner } from '../db/query.ts';
+import { HttpError, badRequest, notFound } from '../errors.ts';
+import type { Metrics } from '../metrics.ts';
+import type { LayerRegistry } from '../registry/registry.ts';
+import type { TileSource } from '../sources/source.ts';
+import type { CachedTile, TileCache } from './cache.ts';
+import type { TileCoord } from './coords.ts';
+import { makeTile } from './encode.ts';
+
+const MAX_COMPOSITE = 32;
+
+interface Flight {
+  promise: Promise<CachedTile>;
+  waiters: number;
+  controller: AbortController;
+}
+
+/**
+ * Tiles for a list of layer ids: access check, zoom check, cache, and the database queries (one per layer, in
+ * parallel). Identical tiles asked for at the same time share one query (a map opening in many browsers at
+ * once asks for the same tiles).
+ */
+export class TileService {
+  private readonly inflight = new Map<string, Flight>();
+
+  constructor(
+    private readonly registry: LayerRegistry,
+    private readonly cache: TileCache,
+    private readonly run: QueryRunner,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** The sources behind `a,b,c` that the caller may see. Unknown and invisible layers are the same 404. */
+  sources(ids: string, principal: Principal): TileSource[] {
+    const list = ids.split(',');
+    if (list.length > MAX_COMPOSITE) throw badRequest('too_many_layers', `at most ${MAX_COMPOSITE} layers in one tile`);
+    if (new Set(list).size !== list.length) throw badRequest('duplicate_layer', 'a layer is named twice');
+    return list.map((id) => {
+      const s = this.registry.get(id);
+      if (!s || !canSee(principal, s.meta)) throw notFound('unknown_layer', `no layer "${id.slice(0, 64)}"`);
+      return s;
+    });
+  }
+
+  /**
+   * The layers that draw at zoom z. A single layer outside its zooms is a 400 naming its range; in a composite
+   * such layers are left out, and only a zoom where none draws is an error.
+   */
+  atZoom(sources: TileSource[], z: number): TileSource[] {
+    const drawn = sources.filter((s) => z >= s.meta.minzoom && z <= s.meta.maxzoom);
+    if (drawn.length > 0) return drawn;
+    const ranges = sources.map((s) => `${s.meta.id} supports zoom ${s.meta.minzoom}-${s.meta.maxzoom}`).join('; ');
+    throw badRequest('zoom_out_of_range', `zoom ${z} is outside the supported range: ${ranges}`);
+  }
+
+  async tile(sources: TileSource[], coord: TileCoord, signal: AbortSignal): Promise<CachedTile> {
+    const ids = sources.map((s) => s.meta.id);
+    const key = `${ids.join(',')}/${coord.z}/${coord.x}/${coord.y}`;
+    const cacheable = ids.every((id) => this.registry.isCacheable(id));
+    if (cacheable) {
+      const hit = this.cache.get(key);
+      if (hit) return hit;
+    }
+    let flight = this.inflight.get(key);
+    if (!flight) {
+      const controller = new AbortController();
+      const epoch = this.cache.epochOf(ids);
+      const promise = this.query(sources, coord, controller.signal).then((tile) => {
+        if (cacheable) this.cache.set(key, ids, coord, tile, epoch);
+        return tile;
+      });
+      flight = { promise, waiters: 0, controller };
+      this.inflight.set(key, flight);
+      const done = () => this.inflight.delete(key);
+      promise.then(done, done);
+    }
+    return this.wait(flight, signal);
+  }
+
+  /** Wait for a shared query; the query is cancelled only when every request waiting for it has gone away. */
+  private async wait(flight: Flight, signal: AbortSignal): Promise<CachedTile> {
+    flight.waiters++;
+    const leave = () => {
+      if (--flight.waiters === 0) flight.controller.abort();
+    };
+    signal.addEventListener('abort', leave, { once: true });
+    try {
+      return await flight.promise;
+    } finally {
+      if (!signal.aborted) {
+        signal.removeEventListener('abort', leave);
+        flight.waiters--;
+      }
+    }
+  }
+
+  private async query(sources: TileSource[], coord: TileCoord, signal: AbortSignal): Promise<CachedTile> {
+    const parts = await Promise.all(
+      sources.map((s) => {
+        this.metrics.tileQueries.inc({ layer: s.meta.id });
+        return s.getTile(coord, this.run, signal).catch((err: unknown) => {
+          if ((err as { code?: string }).code === '57014' && !signal.aborted)
+            throw new HttpError(503, 'tile_timeout', `tile ${s.meta.id}/${coord.z}/${coord.x}/${coord.y} took too long`);
+          throw err;
+        });
+      }),
+    );
+    // MVT layers are independent protobuf messages: a composite tile is their concatenation.
+    return makeTile(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+}
