@@ -85,7 +85,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   poll.unref();
 
   const keys = new KeyStore(run);
-  const tiles = new TileService(registry, cache, run, metrics);
+  const tiles = new TileService(registry, cache, run, metrics, () => listener.sync());
   const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, metrics, listening: () => listener.listening });
   return {
     app,

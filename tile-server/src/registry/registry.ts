@@ -163,21 +163,27 @@ export class LayerRegistry {
   }
 
   /**
-   * Attach the change triggers to a table. Two layers reading different geometry columns of one table would
-   * get each other's boxes, so such a table reports whole-table changes instead. Materialized views cannot
-   * carry triggers; their REFRESH is reported by the event trigger.
+   * Attach the change triggers to a table. The trigger reports boxes of the geometry column that the table's
+   * bbox-precise layers draw; layers that need everything evicted (views, functions) need no more than that.
+   * Two such layers on different geometry columns would get each other's boxes, so the table then reports
+   * whole-table changes. Materialized views cannot carry triggers; the event trigger reports their REFRESH.
    */
   private async watch(dep: Dependency): Promise<boolean> {
-    const others = (this.watchers.get(dep.table) ?? []).map((w) => this.sources.get(w.layer));
     const columns = new Set(
-      others.flatMap((s) => s?.dependencies.filter((d) => d.table === dep.table).map((d) => (d.precision === 'bbox' ? d.geometryColumn : '')) ?? []),
+      (this.watchers.get(dep.table) ?? [])
+        .flatMap((w) => this.sources.get(w.layer)?.dependencies ?? [])
+        .filter((d) => d.table === dep.table && d.precision === 'bbox')
+        .map((d) => d.geometryColumn ?? ''),
     );
-    const column = columns.size === 1 ? [...columns][0] ?? '' : '';
+    const column = columns.size === 1 ? [...columns][0]! : '';
+    const srid = (this.watchers.get(dep.table) ?? [])
+      .flatMap((w) => this.sources.get(w.layer)?.dependencies ?? [])
+      .find((d) => d.table === dep.table && d.precision === 'bbox')?.srid ?? 0;
     try {
       await this.deps.run.query(
         `SELECT citybase.watch_table(c.oid::regclass, $2, $3)
          FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')`,
-        [dep.table, dep.precision === 'bbox' ? column : '', dep.srid ?? 0],
+        [dep.table, column, srid],
       );
       return true;
     } catch (err) {

@@ -61,6 +61,11 @@ export class TileCache {
     return this.lru?.size ?? 0;
   }
 
+  /** Whether a tile is cached, without touching recency or the hit/miss counts. */
+  has(key: string): boolean {
+    return this.active && this.lru!.has(key);
+  }
+
   get(key: string): CachedTile | undefined {
     if (!this.active) return undefined;
     const e = this.lru!.get(key);

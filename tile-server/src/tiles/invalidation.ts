@@ -29,6 +29,8 @@ export class ChangeListener {
   private client: pg.Client | null = null;
   private stopped = false;
   private retryMs = 250;
+  private syncing: Promise<boolean> | null = null;
+  private nextSync: Promise<boolean> | null = null;
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -39,6 +41,31 @@ export class ChangeListener {
 
   get listening(): boolean {
     return this.client !== null;
+  }
+
+  /**
+   * Resolves once every change committed before this call has been handled, true if so. NOTIFY reaches us a
+   * moment after the commit, so a request right after a commit could otherwise be served the old tile. A round
+   * trip on this connection settles it: the server sends pending notifications before the reply. Requests
+   * arriving together share one round trip; one that arrives while a round trip is under way waits for the
+   * next, since the running one may have started before its change committed.
+   */
+  sync(): Promise<boolean> {
+    if (!this.client) return Promise.resolve(false);
+    if (!this.syncing) {
+      const client = this.client;
+      this.syncing = client
+        .query('SELECT 1')
+        .then(() => this.client === client)
+        .catch(() => false)
+        .finally(() => (this.syncing = null));
+      return this.syncing;
+    }
+    this.nextSync ??= this.syncing.then(() => {
+      this.nextSync = null;
+      return this.sync();
+    });
+    return this.nextSync;
   }
 
   async start(): Promise<void> {

@@ -30,6 +30,8 @@ export class TileService {
     private readonly cache: TileCache,
     private readonly run: QueryRunner,
     private readonly metrics: Metrics,
+    /** Resolves true once all changes committed so far have evicted their tiles (ChangeListener.sync). */
+    private readonly caughtUp: () => Promise<boolean>,
   ) {}
 
   /** The sources behind `a,b,c` that the caller may see. Unknown and invisible layers are the same 404. */
@@ -59,9 +61,13 @@ export class TileService {
     const ids = sources.map((s) => s.meta.id);
     const key = `${ids.join(',')}/${coord.z}/${coord.x}/${coord.y}`;
     const cacheable = ids.every((id) => this.registry.isCacheable(id));
-    if (cacheable) {
+    // Read-your-writes: a hit is served only after the change listener has caught up with every commit made
+    // before this request; the entry is looked up again because catching up may have evicted it.
+    if (cacheable && this.cache.has(key) && (await this.caughtUp())) {
       const hit = this.cache.get(key);
       if (hit) return hit;
+    } else if (cacheable) {
+      this.cache.misses++;
     }
     let flight = this.inflight.get(key);
     if (!flight) {
