@@ -6,9 +6,23 @@ import { z } from 'zod';
  */
 const accessLevel = z.enum(['public', 'internal', 'restricted']);
 
+/** A whole number written in decimal: z.coerce would take '' as 0 and '0x1F90' as 8080. */
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+const decimal = (min: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, 'a number')
+    .transform(Number)
+    .pipe(z.number().min(min));
+
 const schema = z.object({
   /** HTTP port. */
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  PORT: int(0, 65535).default(8080),
   /** Interface to bind. */
   HOST: z.string().default('0.0.0.0'),
   /** External PostGIS; unset = the embedded cluster under var/pg. */
@@ -16,26 +30,28 @@ const schema = z.object({
   /** Directory for the embedded cluster and other state. */
   DATA_DIR: z.string().default('var'),
   /** In-memory tile cache size in MiB; 0 turns the cache off. */
-  TILE_CACHE_MB: z.coerce.number().min(0).default(256),
+  TILE_CACHE_MB: decimal(0).default(256),
   /** Public base URL used in TileJSON (e.g. https://gis.example.gov.cn/citybase); unset = derived per request. */
   PUBLIC_URL: z.string().url().optional(),
   /** Comma-separated allowed CORS origins, or * for any. */
   CORS_ORIGINS: z.string().default('*'),
   /** Access level of auto-published tables in schema contrib. */
   CONTRIB_ACCESS: accessLevel.default('internal'),
+  /** Department that owns auto-published layers (sees them when CONTRIB_ACCESS is restricted). */
+  CONTRIB_OWNER: z.string().regex(/^[a-z][a-z0-9_]*$/, 'a department id').default('dsj'),
   /** How often the contrib schema is rescanned for new or changed tables (ms). */
-  CONTRIB_POLL_MS: z.coerce.number().int().min(100).default(5000),
+  CONTRIB_POLL_MS: int(100, 3_600_000).default(5000),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Cache-Control header for tiles. Default: revalidate with the ETag every time, so a change is never hidden. */
   TILE_CACHE_CONTROL: z.string().default('public, max-age=0, must-revalidate'),
   /** Per-statement time limit for tile and catalog queries (ms). */
-  STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10000),
+  STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(10000),
   /** Upper bound of the connection pool; it is further capped by the server's max_connections. */
-  DB_POOL_MAX: z.coerce.number().int().min(1).default(16),
+  DB_POOL_MAX: int(1, 1000).default(16),
   /** MVT extent and buffer (tile units). */
-  TILE_EXTENT: z.coerce.number().int().min(256).max(65536).default(4096),
-  TILE_BUFFER: z.coerce.number().int().min(0).max(4096).default(64),
+  TILE_EXTENT: int(256, 65536).default(4096),
+  TILE_BUFFER: int(0, 4096).default(64),
   /** Load data-samples/ into an empty database on first start. */
   LOAD_SAMPLES: z
     .enum(['true', 'false', '1', '0'])
@@ -51,10 +67,11 @@ export class ConfigError extends Error {}
 
 /** Parse and validate configuration; every problem is reported at once with its key. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // A blank value means "not set" (a common slip in .env files and systemd units), not zero.
   const relevant = Object.fromEntries(
     Object.keys(schema.shape)
-      .filter((k) => env[k] !== undefined && env[k] !== '')
-      .map((k) => [k, env[k]]),
+      .map((k) => [k, env[k]?.trim()] as const)
+      .filter(([, v]) => v !== undefined && v !== ''),
   );
   const parsed = schema.safeParse(relevant);
   if (!parsed.success) {

@@ -18,6 +18,17 @@ export class HttpError extends Error {
 export const badRequest = (code: string, message: string) => new HttpError(400, code, message);
 export const notFound = (code: string, message: string) => new HttpError(404, code, message);
 
+/**
+ * Errors that mean "the database cannot be reached right now" (connection refused or lost, server shutting
+ * down, pool connect timeout): answered 503 so clients and proxies retry, like /health says.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.code === 'string' && (/^08/.test(e.code) || /^57P0[1-3]$/.test(e.code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE'].includes(e.code)))
+    return true;
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(e?.message ?? '');
+}
+
 /** Koa middleware: the single error boundary. Every error becomes `{ error, message }` JSON. */
 export function errorBoundary(log: Logger) {
   return async function errorBoundaryMiddleware(ctx: Context, next: Next) {
@@ -29,8 +40,9 @@ export function errorBoundary(log: Logger) {
         ctx.body = { error: err.code, message: err.message };
         return;
       }
-      const status = err instanceof HttpError ? err.status : 500;
-      const code = err instanceof HttpError ? err.code : 'internal_error';
+      const unavailable = !(err instanceof HttpError) && isDatabaseUnavailable(err);
+      const status = err instanceof HttpError ? err.status : unavailable ? 503 : 500;
+      const code = err instanceof HttpError ? err.code : unavailable ? 'database_unavailable' : 'internal_error';
       log.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
       ctx.status = status;
       ctx.body = {

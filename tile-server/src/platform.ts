@@ -51,6 +51,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     definitions,
     tileOptions: { extent: config.TILE_EXTENT, buffer: config.TILE_BUFFER },
     contribAccess: config.CONTRIB_ACCESS,
+    contribOwner: config.CONTRIB_OWNER,
     onLayerChanged: (id) => {
       cache.evictLayer(id);
       bounds.forget(id);
@@ -59,6 +60,8 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
 
   const onChange = (change: TableChange) => {
     for (const w of registry.watchersOf(change.table)) {
+      // The first rows of an untyped table tell its SRID: publish it again with the right one.
+      if (registry.isProvisional(w.layer)) void registry.refreshContrib();
       const n =
         change.all || w.precision === 'all' || !change.boxes ? cache.evictLayer(w.layer) : cache.evictBoxes(w.layer, change.boxes);
       metrics.evictions.inc(n);

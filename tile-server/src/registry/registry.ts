@@ -3,7 +3,7 @@ import type { QueryRunner } from '../db/query.ts';
 import { PostgisFunctionSource } from '../sources/postgis-function.ts';
 import { PostgisTableSource, type TileOptions } from '../sources/postgis-table.ts';
 import type { Dependency, TileSource } from '../sources/source.ts';
-import { contribRelations } from './catalog.ts';
+import { contribRelations, sampleGeometry } from './catalog.ts';
 import type { AccessLevel, LayerDefinition } from './definition.ts';
 
 export interface RegistryDeps {
@@ -12,6 +12,7 @@ export interface RegistryDeps {
   definitions: readonly LayerDefinition[];
   tileOptions: TileOptions;
   contribAccess: AccessLevel;
+  contribOwner: string;
   /** Called when a layer's tiles must all go (re-resolved, dropped). */
   onLayerChanged(id: string): void;
 }
@@ -64,6 +65,12 @@ export class LayerRegistry {
     return !!s && s.cacheable && !this.uncacheable.has(id);
   }
 
+  /** An auto-published layer whose SRID is still a guess (its untyped column was empty). */
+  isProvisional(id: string): boolean {
+    const s = this.sources.get(id);
+    return s instanceof PostgisTableSource && s.provisional;
+  }
+
   /** Layers a table feeds, and how precisely its notifications locate a change. */
   watchersOf(table: string): readonly Watcher[] {
     return this.watchers.get(table) ?? [];
@@ -89,7 +96,12 @@ export class LayerRegistry {
     const seen = new Set<string>();
     for (const { table, geometryColumn, fingerprint } of found) {
       seen.add(table);
-      if (this.contrib.get(table) === fingerprint) continue;
+      if (this.contrib.get(table) === fingerprint) {
+        // Re-attaching triggers is DDL that wakes this scan again: only re-resolve once the data tells the SRID.
+        if (!this.isProvisional(table)) continue;
+        const sample = await sampleGeometry(this.deps.run, 'contrib', table, geometryColumn);
+        if (sample.srid === null) continue;
+      }
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table) || (this.sources.has(table) && !this.contrib.has(table))) {
         this.deps.log.warn({ table }, 'contrib table not published: its name is not a plain identifier or is taken by a layer');
         this.contrib.set(table, fingerprint);
@@ -97,7 +109,8 @@ export class LayerRegistry {
       }
       try {
         const source = await PostgisTableSource.resolve(this.contribDefinition(table, geometryColumn), this.deps.run, this.deps.tileOptions, 'contrib');
-        this.remove(table);
+        // Replaced in place: the old version serves until the new one is ready.
+        this.unwatch(table);
         await this.add(source);
         this.contrib.set(table, fingerprint);
         this.deps.log.info({ layer: table }, 'contrib table published');
@@ -118,7 +131,7 @@ export class LayerRegistry {
       id: table,
       title: { zh: table, en: table },
       theme: 'contrib',
-      owner: 'contrib',
+      owner: this.deps.contribOwner,
       access: this.deps.contribAccess,
       allow: [],
       source: { type: 'table', schema: 'contrib', table },
@@ -139,27 +152,34 @@ export class LayerRegistry {
       : PostgisTableSource.resolve(def, this.deps.run, this.deps.tileOptions);
   }
 
+  /** Attach the change triggers first, then publish: a layer is never served before its changes can be heard. */
   private async add(source: TileSource): Promise<void> {
     const id = source.meta.id;
-    this.sources.set(id, source);
+    let watched = true;
     for (const dep of source.dependencies) {
       const list = this.watchers.get(dep.table) ?? [];
       list.push({ layer: id, precision: dep.precision });
       this.watchers.set(dep.table, list);
-      if (!(await this.watch(dep))) this.uncacheable.add(id);
+      if (!(await this.watch(dep, source))) watched = false;
     }
+    if (!watched) this.uncacheable.add(id);
+    this.sources.set(id, source);
     this.deps.onLayerChanged(id);
   }
 
   private remove(id: string): void {
     if (!this.sources.delete(id)) return;
+    this.unwatch(id);
+    this.deps.onLayerChanged(id);
+  }
+
+  private unwatch(id: string): void {
     this.uncacheable.delete(id);
     for (const [table, list] of this.watchers) {
       const rest = list.filter((w) => w.layer !== id);
       if (rest.length) this.watchers.set(table, rest);
       else this.watchers.delete(table);
     }
-    this.deps.onLayerChanged(id);
   }
 
   /**
@@ -168,17 +188,17 @@ export class LayerRegistry {
    * Two such layers on different geometry columns would get each other's boxes, so the table then reports
    * whole-table changes. Materialized views cannot carry triggers; the event trigger reports their REFRESH.
    */
-  private async watch(dep: Dependency): Promise<boolean> {
+  private async watch(dep: Dependency, adding: TileSource): Promise<boolean> {
+    const feeding = (this.watchers.get(dep.table) ?? []).flatMap(
+      (w) => (w.layer === adding.meta.id ? adding : this.sources.get(w.layer))?.dependencies ?? [],
+    );
     const columns = new Set(
-      (this.watchers.get(dep.table) ?? [])
-        .flatMap((w) => this.sources.get(w.layer)?.dependencies ?? [])
+      feeding
         .filter((d) => d.table === dep.table && d.precision === 'bbox')
         .map((d) => d.geometryColumn ?? ''),
     );
     const column = columns.size === 1 ? [...columns][0]! : '';
-    const srid = (this.watchers.get(dep.table) ?? [])
-      .flatMap((w) => this.sources.get(w.layer)?.dependencies ?? [])
-      .find((d) => d.table === dep.table && d.precision === 'bbox')?.srid ?? 0;
+    const srid = feeding.find((d) => d.table === dep.table && d.precision === 'bbox')?.srid ?? 0;
     try {
       await this.deps.run.query(
         `SELECT citybase.watch_table(c.oid::regclass, $2, $3)

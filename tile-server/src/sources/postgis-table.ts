@@ -22,6 +22,8 @@ export class PostgisTableSource implements TileSource {
     readonly meta: LayerMeta,
     readonly dependencies: readonly Dependency[],
     readonly cacheable: boolean,
+    /** The SRID was assumed because an untyped column held no value yet: resolve again once data arrives. */
+    readonly provisional: boolean,
     private readonly statement: string,
     private readonly tileSql: string,
     private readonly boundsSql: { estimated: string; exact: string; useEstimate: boolean },
@@ -47,6 +49,7 @@ export class PostgisTableSource implements TileSource {
     let srid = def.srid ?? declared?.srid ?? 0;
     let geometryType = declared?.type ?? 'GEOMETRY';
     let sridZero = false;
+    let provisional = false;
     if (srid === 0 || geometryType === 'GEOMETRY') {
       const sample = await catalog.sampleGeometry(run, schema, table, def.geometryColumn);
       if (geometryType === 'GEOMETRY') geometryType = sample.type;
@@ -54,6 +57,7 @@ export class PostgisTableSource implements TileSource {
         // The pg_tileserv complaint: an untyped column. Use the SRID the values carry, else assume WGS84.
         srid = sample.srid && sample.srid > 0 ? sample.srid : 4326;
         sridZero = true;
+        provisional = sample.srid === null;
       }
     }
     const geographic = await catalog.isGeographic(run, srid);
@@ -126,7 +130,7 @@ export class PostgisTableSource implements TileSource {
     // definition (a contrib table altered) a new statement rather than a clash with the old one.
     const tileSql = buildTableTileSql(spec);
     const statement = `tile:${def.id.slice(0, 40)}:${hash(tileSql)}`;
-    return new PostgisTableSource(meta, dependencies, cacheable, statement, tileSql, {
+    return new PostgisTableSource(meta, dependencies, cacheable, provisional, statement, tileSql, {
       ...bounds,
       useEstimate: rel.kind === 'table' || rel.kind === 'materialized view',
     });

@@ -84,7 +84,8 @@ export class TileCache {
     if (!this.active) return;
     if (layers.some((l, i) => (this.epochs.get(l) ?? 0) !== epoch[i])) return;
     this.lru!.set(key, { tile, layers, coord });
-    this.indexAdd(key, layers, coord);
+    // lru-cache silently refuses an entry larger than the whole cache; only what it kept is indexed.
+    if (this.lru!.has(key)) this.indexAdd(key, layers, coord);
   }
 
   /** Re-store a tile after adding a compressed form, so the byte accounting stays true. */
@@ -93,7 +94,7 @@ export class TileCache {
     if (!e || e.tile !== tile) return;
     // A new entry object: lru-cache recomputes the size only when the stored value changes.
     this.lru!.set(key, { ...e });
-    this.indexAdd(key, e.layers, e.coord);
+    if (this.lru!.has(key)) this.indexAdd(key, e.layers, e.coord);
   }
 
   /** Evict the layer's tiles that cover any of the boxes, at every cached zoom. Returns how many were evicted. */
