@@ -7,10 +7,14 @@ import type { Logger } from 'pino';
 import type { Principal } from './access/access.ts';
 import { keyFromRequest, type KeyStore } from './access/keys.ts';
 import type { Config } from './config.ts';
+import { createQueryRunner } from './db/query.ts';
 import { errorBoundary, notFound } from './errors.ts';
+import { FeatureLayers } from './features/layers.ts';
 import type { Metrics } from './metrics.ts';
 import type { LayerRegistry } from './registry/registry.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { featureRoutes } from './routes/features.ts';
+import { ogcRoutes } from './routes/ogc.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { tileRoutes } from './routes/tiles.ts';
 import { tilejsonRoutes, type BoundsCache } from './routes/tilejson.ts';
@@ -63,7 +67,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
         const origin = ctx.get('Origin');
         return config.corsOrigins.includes(origin) ? origin : '';
       },
-      allowHeaders: ['Authorization', 'If-None-Match'],
+      allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type'],
       exposeHeaders: ['ETag'],
       maxAge: 3600,
     }),
@@ -74,8 +78,12 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   });
 
   const router = new Router<AppState>();
-  tileRoutes(router, deps.tiles, deps.cache, config.TILE_CACHE_CONTROL);
-  tilejsonRoutes(router, deps.tiles, deps.bounds, config.PUBLIC_URL);
+  const features = new FeatureLayers(deps.registry);
+  const run = createQueryRunner(deps.pool);
+  tileRoutes(router, deps.tiles, deps.cache, config.TILE_CACHE_CONTROL, features);
+  tilejsonRoutes(router, deps.tiles, deps.bounds, config.PUBLIC_URL, features);
+  ogcRoutes(router, { layers: features, run, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
+  featureRoutes(router, features, run);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
   router.get('/', async (ctx) => {

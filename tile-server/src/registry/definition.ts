@@ -69,6 +69,8 @@ export const layerDefinition = z
     srid: z.number().int().positive().optional(),
     /** Integer column used as the MVT feature id and for a stable feature order. */
     idColumn: identifier.optional(),
+    /** A date or timestamp column that the features API's `datetime=` filters on. */
+    timeColumn: identifier.optional(),
     /** Exposed attributes in display order, with their labels; nothing else leaves the database. */
     properties: z.record(identifier, property).default({}),
     minzoom: zoom.default(0),

@@ -1,6 +1,8 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { badRequest } from '../errors.ts';
+import type { FeatureLayers } from '../features/layers.ts';
+import { tileFilter } from '../features/tile-filter.ts';
 import type { TileSource } from '../sources/source.ts';
 import type { LonLatBox } from '../tiles/coords.ts';
 import type { TileService } from '../tiles/tile-service.ts';
@@ -45,13 +47,25 @@ export class BoundsCache {
 }
 
 /** GET /tiles/{layer[,layer…]}.json: TileJSON 3.0.0. */
-export function tilejsonRoutes(router: Router<AppState>, tiles: TileService, bounds: BoundsCache, publicUrl: string | undefined): void {
+export function tilejsonRoutes(
+  router: Router<AppState>,
+  tiles: TileService,
+  bounds: BoundsCache,
+  publicUrl: string | undefined,
+  layers: FeatureLayers,
+): void {
   router.get('/tiles/:file', async (ctx) => {
     ctx.state.route = 'tilejson';
     const m = /^(.+)\.json$/.exec(ctx.params.file!);
     if (!m) throw badRequest('invalid_request', 'TileJSON URLs end in .json');
     const ids = m[1]!;
     const sources = tiles.sources(ids, ctx.state.principal);
+    // ?filter= is checked against the layer now and carried into the tile URL, so the map draws the subset.
+    const filter = tileFilter(layers, sources, ctx.query, ctx.state.principal);
+    const query = [
+      ...(filter ? [`filter=${encodeURIComponent(ctx.query.filter as string)}`] : []),
+      ...(typeof ctx.query.key === 'string' && ctx.query.key ? [`key=${encodeURIComponent(ctx.query.key)}`] : []),
+    ].join('&');
     const boxes = (await Promise.all(sources.map((s) => bounds.of(s)))).filter((b): b is LonLatBox => b !== null);
     const box = boxes.length ? union(boxes) : WORLD;
     const minzoom = Math.min(...sources.map((s) => s.meta.minzoom));
@@ -64,7 +78,7 @@ export function tilejsonRoutes(router: Router<AppState>, tiles: TileService, bou
       description: one?.description?.zh ?? (one ? one.title.en : sources.map((s) => s.meta.title.en).join(', ')),
       attribution: [...new Set(sources.map((s) => s.meta.attribution).filter(Boolean))].join('; ') || undefined,
       scheme: 'xyz',
-      tiles: [`${baseUrl(ctx, publicUrl)}/tiles/${ids}/{z}/{x}/{y}.mvt${keySuffix(ctx)}`],
+      tiles: [`${baseUrl(ctx, publicUrl)}/tiles/${ids}/{z}/{x}/{y}.mvt${query ? `?${query}` : ''}`],
       minzoom,
       maxzoom,
       bounds: box.map((v) => round(v)),

@@ -1,29 +1,33 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { badRequest } from '../errors.ts';
+import type { FeatureLayers } from '../features/layers.ts';
+import { tileFilter } from '../features/tile-filter.ts';
 import type { CachedTile, TileCache } from '../tiles/cache.ts';
 import { parseTile } from '../tiles/coords.ts';
 import { encoded, etagFor, negotiate, notModified } from '../tiles/encode.ts';
-import type { TileService } from '../tiles/tile-service.ts';
+import { tileKey, type TileService } from '../tiles/tile-service.ts';
 import type { AppState } from '../app.ts';
 
 const MVT = 'application/vnd.mapbox-vector-tile';
 
-/** GET /tiles/{layer[,layer…]}/{z}/{x}/{y}.mvt|.pbf */
-export function tileRoutes(router: Router<AppState>, tiles: TileService, cache: TileCache, cacheControl: string): void {
+/** GET /tiles/{layer[,layer…]}/{z}/{x}/{y}.mvt|.pbf[?filter=<CQL2-text>] */
+export function tileRoutes(router: Router<AppState>, tiles: TileService, cache: TileCache, cacheControl: string, layers: FeatureLayers): void {
   router.get('/tiles/:layers/:z/:x/:file', async (ctx) => {
     ctx.state.route = 'tile';
     const m = /^(.*)\.(mvt|pbf)$/.exec(ctx.params.file!);
     if (!m) throw badRequest('invalid_tile', 'tile URLs end in {y}.mvt or {y}.pbf');
     const coord = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
     const sources = tiles.atZoom(tiles.sources(ctx.params.layers!, ctx.state.principal), coord.z);
-    const tile = await tiles.tile(sources, coord, clientGone(ctx));
-    await send(ctx, tile, cache, ctx.params.layers!, coord, cacheControl);
+    // After the access check: a filter is checked only against a layer the caller may see.
+    const filter = tileFilter(layers, sources, ctx.query, ctx.state.principal);
+    const tile = await tiles.tile(sources, coord, clientGone(ctx), filter);
+    await send(ctx, tile, cache, tileKey(sources.map((s) => s.meta.id), coord, filter), cacheControl);
   });
 }
 
 /** An AbortSignal that fires when the client closes the connection before the response is written. */
-function clientGone(ctx: Context): AbortSignal {
+export function clientGone(ctx: Context): AbortSignal {
   const controller = new AbortController();
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) controller.abort();
@@ -31,14 +35,7 @@ function clientGone(ctx: Context): AbortSignal {
   return controller.signal;
 }
 
-async function send(
-  ctx: Context,
-  tile: CachedTile,
-  cache: TileCache,
-  layers: string,
-  coord: { z: number; x: number; y: number },
-  cacheControl: string,
-): Promise<void> {
+async function send(ctx: Context, tile: CachedTile, cache: TileCache, key: string, cacheControl: string): Promise<void> {
   ctx.vary('Accept-Encoding');
   ctx.set('Cache-Control', cacheControl);
   if (tile.raw.length === 0) {
@@ -48,7 +45,7 @@ async function send(
     return;
   }
   const { body, encoding, added } = await encoded(tile, negotiate(ctx.get('Accept-Encoding')));
-  if (added) cache.update(`${layers}/${coord.z}/${coord.x}/${coord.y}`, tile);
+  if (added) cache.update(key, tile);
   ctx.set('ETag', etagFor(tile, encoding));
   if (notModified(ctx.get('If-None-Match') || undefined, tile)) {
     ctx.status = 304;

@@ -3,8 +3,10 @@ import type { QueryRunner } from '../db/query.ts';
 import type { LayerDefinition } from '../registry/definition.ts';
 import * as catalog from '../registry/catalog.ts';
 import type { LonLatBox, TileCoord } from '../tiles/coords.ts';
-import type { Dependency, FieldType, LayerMeta, TileSource } from './source.ts';
-import { buildBoundsSql, buildTableTileSql } from './table-sql.ts';
+import type { Dependency, FeatureFilter, FieldType, LayerMeta, TileSource } from './source.ts';
+import { statementName } from './statements.ts';
+import { TEMPORAL_TYPES, proj4Of, validAreaOf, type TableInfo } from './table-info.ts';
+import { buildBoundsSql, buildTableTileSql, type TableSqlSpec } from './table-sql.ts';
 
 export class SourceResolveError extends Error {}
 
@@ -27,6 +29,9 @@ export class PostgisTableSource implements TileSource {
     private readonly statement: string,
     private readonly tileSql: string,
     private readonly boundsSql: { estimated: string; exact: string; useEstimate: boolean },
+    /** What the features API reads and filters (routes/ogc.ts, features/). */
+    readonly info: TableInfo,
+    private readonly spec: TableSqlSpec,
   ) {}
 
   static async resolve(
@@ -69,8 +74,13 @@ export class PostgisTableSource implements TileSource {
         throw new SourceResolveError(`${where}: id column "${idColumn}" must be an integer column`);
     }
 
+    const timeColumn = def.timeColumn ?? null;
+    if (timeColumn && !TEMPORAL_TYPES.includes(byName.get(timeColumn)?.type ?? ''))
+      throw new SourceResolveError(`${where}: time column "${timeColumn}" must be a date or timestamp column`);
+
     const fields: Record<string, FieldType> = {};
     const properties: Array<{ name: string; cast: string }> = [];
+    const columns: catalog.ColumnInfo[] = [];
     const exposed = Object.keys(def.properties).length ? Object.keys(def.properties) : defaultProperties(rel.columns, def);
     for (const name of exposed) {
       const c = byName.get(name);
@@ -78,6 +88,7 @@ export class PostgisTableSource implements TileSource {
       const f = catalog.fieldOf(c);
       fields[name] = f.type;
       properties.push({ name, cast: f.cast });
+      columns.push(c);
     }
 
     const self = (await catalog.qualifiedName(run, `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`))!;
@@ -90,7 +101,7 @@ export class PostgisTableSource implements TileSource {
             [{ table: self, precision: 'all' as const }];
     const cacheable = rel.kind !== 'foreign table' && dependencies.length > 0;
 
-    const spec = {
+    const spec: TableSqlSpec = {
       layerId: def.id,
       schema,
       table,
@@ -130,14 +141,46 @@ export class PostgisTableSource implements TileSource {
     // definition (a contrib table altered) a new statement rather than a clash with the old one.
     const tileSql = buildTableTileSql(spec);
     const statement = `tile:${def.id.slice(0, 40)}:${hash(tileSql)}`;
-    return new PostgisTableSource(meta, dependencies, cacheable, provisional, statement, tileSql, {
-      ...bounds,
-      useEstimate: rel.kind === 'table' || rel.kind === 'materialized view',
-    });
+    const info: TableInfo = {
+      schema,
+      table,
+      kind: rel.kind,
+      geometryColumn: def.geometryColumn,
+      srid,
+      sridZero,
+      geographic,
+      geometryType,
+      // Features need an id for /items/{id} and keyset paging; auto-published tables have their primary key.
+      idColumn: idColumn ?? (rel.kind === 'table' ? await catalog.integerPrimaryKey(run, schema, table) : null),
+      columns: columns.map(({ name, type, category }) => ({ name, type, category })),
+      timeColumn,
+      validArea: validAreaOf(await proj4Of(run, srid), geographic),
+    };
+    return new PostgisTableSource(
+      meta,
+      dependencies,
+      cacheable,
+      provisional,
+      statement,
+      tileSql,
+      { ...bounds, useEstimate: rel.kind === 'table' || rel.kind === 'materialized view' },
+      info,
+      spec,
+    );
   }
 
-  async getTile({ z, x, y }: TileCoord, run: QueryRunner, signal?: AbortSignal): Promise<Buffer> {
-    const rows = await run.prepared(this.statement, this.tileSql, [z, x, y], signal);
+  /**
+   * The tile, optionally with only the features a filter keeps: its condition is appended to the layer's WHERE
+   * with parameters from $4 on. Filtered texts are prepared under a name derived from the text (bounded, see
+   * statements.ts), so a filter used by a map is parsed once per connection like the plain tile query.
+   */
+  async getTile({ z, x, y }: TileCoord, run: QueryRunner, signal?: AbortSignal, filter?: FeatureFilter): Promise<Buffer> {
+    let rows: unknown[][];
+    if (!filter) rows = await run.prepared(this.statement, this.tileSql, [z, x, y], signal);
+    else {
+      const sql = buildTableTileSql(this.spec, filter.sql);
+      rows = await run.prepared(statementName(`tilef:${this.meta.id}`, sql), sql, [z, x, y, ...filter.params], signal);
+    }
     return (rows[0]?.[0] as Buffer | null) ?? Buffer.alloc(0);
   }
 

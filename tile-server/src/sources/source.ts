@@ -38,6 +38,16 @@ export interface Dependency {
   readonly srid?: number | undefined;
 }
 
+/**
+ * An extra condition on a layer's features, compiled from a CQL2 filter: SQL over the table alias `t` whose
+ * values are parameters from $4 on (after z, x, y), and the filter's normalised text for cache keys.
+ */
+export interface FeatureFilter {
+  readonly key: string;
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
 /** One source kind = one module implementing this (Martin's Source, pg_tileserv's Layer). */
 export interface TileSource {
   readonly meta: LayerMeta;
@@ -45,7 +55,7 @@ export interface TileSource {
   /** False when the source's changes cannot be observed: such tiles are never cached, so never stale. */
   readonly cacheable: boolean;
   /** Raw (uncompressed) MVT bytes for the tile; empty when no feature falls in it. */
-  getTile(tile: TileCoord, run: QueryRunner, signal?: AbortSignal): Promise<Buffer>;
+  getTile(tile: TileCoord, run: QueryRunner, signal?: AbortSignal, filter?: FeatureFilter): Promise<Buffer>;
   /** Extent of the data in degrees, or null when there is none. */
   bounds(run: QueryRunner): Promise<LonLatBox | null>;
 }

@@ -34,13 +34,14 @@ const DEGREES_PER_METRE = 1 / 111319.49;
 
 /**
  * Build the tile query of a table layer: $1 z, $2 x, $3 y. One text per layer, prepared once per connection.
+ * `filter` (a compiled CQL2 filter over alias t, parameters from $4) narrows the features of a filtered tile.
  *
  * - The search box is in the table's own SRID so the GiST index on the geometry column is used; it is the tile
  *   widened by the buffer, so features in the buffer are drawn in both neighbours.
  * - Geometries are simplified (in their own units, before the transform, which is cheaper) by zoom.
  * - Features are ordered, so the same data always gives the same bytes, whatever plan PostgreSQL picks.
  */
-export function buildTableTileSql(s: TableSqlSpec): string {
+export function buildTableTileSql(s: TableSqlSpec, filter?: string): string {
   const geom = `t.${ident(s.geometryColumn)}`;
   // `&&` compares boxes without looking at SRIDs, so the index search needs no tagging; the transform does.
   const tagged = s.sridZero ? `(CASE WHEN ST_SRID(${geom}) = 0 THEN ST_SetSRID(${geom}, ${s.srid}) ELSE ${geom} END)` : geom;
@@ -73,7 +74,7 @@ SELECT ST_AsMVT(features, ${literal(s.layerId)}, ${s.extent}, 'mvt_geom'${s.idCo
 FROM (
   SELECT ${columns.join(',\n         ')}
   FROM ${ident(s.schema)}.${ident(s.table)} AS t
-  WHERE ${geom} && ${search}
+  WHERE ${geom} && ${search}${filter ? `\n    AND (${filter})` : ''}
   ORDER BY ${order}
   LIMIT ${s.maxFeatures}
 ) AS features`;

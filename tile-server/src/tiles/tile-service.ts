@@ -4,12 +4,20 @@ import type { QueryRunner } from '../db/query.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
 import type { Metrics } from '../metrics.ts';
 import type { LayerRegistry } from '../registry/registry.ts';
-import type { TileSource } from '../sources/source.ts';
+import type { FeatureFilter, TileSource } from '../sources/source.ts';
 import type { CachedTile, TileCache } from './cache.ts';
 import type { TileCoord } from './coords.ts';
 import { makeTile } from './encode.ts';
 
 const MAX_COMPOSITE = 32;
+
+/**
+ * The cache key of a tile: `layers/z/x/y`, and for a filtered tile `?filter=` with the filter's normalised text.
+ * Filtered variants are indexed under their layer and coordinates like plain tiles, so a change evicts them too.
+ */
+export function tileKey(layers: readonly string[], { z, x, y }: TileCoord, filter?: FeatureFilter): string {
+  return `${layers.join(',')}/${z}/${x}/${y}${filter ? `?filter=${filter.key}` : ''}`;
+}
 
 interface Flight {
   promise: Promise<CachedTile>;
@@ -57,9 +65,10 @@ export class TileService {
     throw badRequest('zoom_out_of_range', `zoom ${z} is outside the supported range: ${ranges}`);
   }
 
-  async tile(sources: TileSource[], coord: TileCoord, signal: AbortSignal): Promise<CachedTile> {
+  /** A tile of the layers; with `filter` (one table layer, compiled for it), only the features it keeps. */
+  async tile(sources: TileSource[], coord: TileCoord, signal: AbortSignal, filter?: FeatureFilter): Promise<CachedTile> {
     const ids = sources.map((s) => s.meta.id);
-    const key = `${ids.join(',')}/${coord.z}/${coord.x}/${coord.y}`;
+    const key = tileKey(ids, coord, filter);
     const cacheable = ids.every((id) => this.registry.isCacheable(id));
     // Read-your-writes: a hit is served only after the change listener has caught up with every commit made
     // before this request; the entry is looked up again because catching up may have evicted it.
@@ -73,7 +82,7 @@ export class TileService {
     if (!flight) {
       const controller = new AbortController();
       const epoch = this.cache.epochOf(ids);
-      const promise = this.query(sources, coord, controller.signal).then((tile) => {
+      const promise = this.query(sources, coord, controller.signal, filter).then((tile) => {
         if (cacheable) this.cache.set(key, ids, coord, tile, epoch);
         return tile;
       });
@@ -102,11 +111,11 @@ export class TileService {
     }
   }
 
-  private async query(sources: TileSource[], coord: TileCoord, signal: AbortSignal): Promise<CachedTile> {
+  private async query(sources: TileSource[], coord: TileCoord, signal: AbortSignal, filter?: FeatureFilter): Promise<CachedTile> {
     const parts = await Promise.all(
       sources.map((s) => {
         this.metrics.tileQueries.inc({ layer: s.meta.id });
-        return s.getTile(coord, this.run, signal).catch((err: unknown) => {
+        return s.getTile(coord, this.run, signal, filter).catch((err: unknown) => {
           if ((err as { code?: string }).code === '57014' && !signal.aborted)
             throw new HttpError(503, 'tile_timeout', `tile ${s.meta.id}/${coord.z}/${coord.x}/${coord.y} took too long`);
           throw err;

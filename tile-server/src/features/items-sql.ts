@@ -1,0 +1,116 @@
+import pg from 'pg';
+import type { Expr } from './cql2/ast.ts';
+import { compileFor } from './filter.ts';
+import type { FeatureTable } from './table.ts';
+
+const { escapeIdentifier: ident } = pg;
+
+/** The box, time and filter conditions an items request narrows the layer with (values bound, not written). */
+export interface Selection {
+  /** [west, south, east, north] in degrees. */
+  bbox: readonly [number, number, number, number] | null;
+  /** `datetime=`: bounds as RFC 3339 date or date-time text; a date-only end includes its whole day. */
+  datetime: { start: string | null; end: string | null; instant: boolean } | null;
+  filter: Expr | null;
+}
+
+export interface Page {
+  /** Exposed properties to return, in order. */
+  properties: readonly string[];
+  sortby: ReadonlyArray<{ name: string; descending: boolean }>;
+  /** Keyset: only features with a greater id (requests ordered by id). */
+  after: string | null;
+  offset: number;
+  /** Rows to fetch: the page size plus one, which tells whether there is a next page. */
+  fetch: number;
+}
+
+export interface Query {
+  sql: string;
+  params: unknown[];
+}
+
+/** Bind parameters in order: add() returns the placeholder with its cast. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown, cast: string): string {
+    this.values.push(value);
+    return `$${this.values.length}::${cast}`;
+  }
+}
+
+/**
+ * SQL of an items page. The text depends only on the request's shape (which parameters were given, the
+ * filter's structure), never on its values, so a layer's common requests are one prepared statement each.
+ * Each row is [id, Feature JSON]; the JSON is made in PostgreSQL, the server only joins the rows.
+ */
+export function itemsQuery(table: FeatureTable, sel: Selection, page: Page): Query {
+  const p = new Params();
+  const where = conditions(table, sel, p);
+  if (page.after !== null) where.push(`${table.idSql} > ${p.add(page.after, 'int8')}`);
+  const order = [
+    ...page.sortby.map((s) => `${sortKey(table, s.name)} ${s.descending ? 'DESC' : 'ASC'}`),
+    table.defaultOrder,
+  ];
+  const sql = `-- items of layer ${table.id}
+SELECT ${table.idSql ?? 'NULL'} AS id, ${table.featureJson(page.properties)} AS feature
+FROM ${table.from} AS t
+WHERE ${where.length ? where.join('\n  AND ') : 'TRUE'}
+ORDER BY ${order.join(', ')}
+LIMIT ${p.add(page.fetch, 'int8')}${page.offset > 0 ? ` OFFSET ${p.add(page.offset, 'int8')}` : ''}`;
+  return { sql, params: p.values };
+}
+
+/** How many features a selection matches (numberMatched). */
+export function countQuery(table: FeatureTable, sel: Selection): Query {
+  const p = new Params();
+  const where = conditions(table, sel, p);
+  return {
+    sql: `-- count of layer ${table.id}\nSELECT count(*)::int8 AS n FROM ${table.from} AS t WHERE ${where.length ? where.join(' AND ') : 'TRUE'}`,
+    params: p.values,
+  };
+}
+
+/** One feature by id. */
+export function itemQuery(table: FeatureTable, id: string): Query {
+  const p = new Params();
+  return {
+    sql: `-- feature of layer ${table.id}\nSELECT ${table.featureJson(table.propertyNames)} AS feature FROM ${table.from} AS t WHERE ${table.idSql} = ${p.add(id, 'int8')}`,
+    params: p.values,
+  };
+}
+
+function conditions(table: FeatureTable, sel: Selection, p: Params): string[] {
+  const where: string[] = [];
+  if (sel.bbox) {
+    const [w, s, e, n] = sel.bbox.map((v) => p.add(v, 'float8'));
+    where.push(table.intersects(`ST_MakeEnvelope(${w}, ${s}, ${e}, ${n}, 4326)`));
+  }
+  if (sel.datetime && table.info.timeColumn) where.push(...timeConditions(`t.${ident(table.info.timeColumn)}`, sel.datetime, p));
+  if (sel.filter) {
+    const f = compileFor(table, sel.filter, p.values.length + 1);
+    p.values.push(...f.params);
+    where.push(f.sql);
+  }
+  return where;
+}
+
+const dateOnly = (s: string) => /^\d{4}-\d{2}-\d{2}$/.test(s);
+
+function timeConditions(column: string, dt: NonNullable<Selection['datetime']>, p: Params): string[] {
+  const out: string[] = [];
+  const bound = (v: string) => p.add(v, dateOnly(v) ? 'date' : 'timestamptz');
+  if (dt.instant) {
+    const v = dt.start!;
+    if (!dateOnly(v)) return [`${column} = ${bound(v)}`];
+    const day = bound(v);
+    return [`${column} >= ${day}`, `${column} < ${day} + 1`];
+  }
+  if (dt.start) out.push(`${column} >= ${bound(dt.start)}`);
+  if (dt.end) out.push(dateOnly(dt.end) ? `${column} < ${bound(dt.end)} + 1` : `${column} <= ${bound(dt.end)}`);
+  return out;
+}
+
+function sortKey(table: FeatureTable, name: string): string {
+  return table.queryable(name)!.sql;
+}

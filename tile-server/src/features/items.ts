@@ -1,0 +1,133 @@
+import type { QueryRunner } from '../db/query.ts';
+import { HttpError, badRequest } from '../errors.ts';
+import { statementName } from '../sources/statements.ts';
+import { filterFromQuery } from './filter.ts';
+import { countQuery, itemQuery, itemsQuery, type Page, type Query, type Selection } from './items-sql.ts';
+import * as param from './params.ts';
+import type { FeatureTable } from './table.ts';
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 10_000;
+const MAX_OFFSET = 1_000_000_000;
+
+/** The query parameters /items defines (Part 1 core, Part 3 filtering, sortby, plus key= and numberMatched=). */
+export const ITEMS_PARAMETERS = [
+  'bbox',
+  'bbox-crs',
+  'limit',
+  'offset',
+  'cursor',
+  'properties',
+  'sortby',
+  'datetime',
+  'filter',
+  'filter-lang',
+  'filter-crs',
+  'numberMatched',
+  'f',
+  'key',
+];
+
+export interface ItemsRequest {
+  selection: Selection;
+  page: Page;
+  limit: number;
+  /** Count the matches (numberMatched=true); otherwise numberMatched is given only when it is known for free. */
+  count: boolean;
+}
+
+/** Read and check every parameter of an items request against the layer; nothing touches the database. */
+export function parseItemsRequest(table: FeatureTable, query: Record<string, unknown>): ItemsRequest {
+  param.onlyKnown(query, ITEMS_PARAMETERS);
+  const get = (name: string) => param.single(query, name);
+  const f = get('f');
+  if (f !== undefined && f !== 'json' && f !== 'geojson') throw badRequest('invalid_parameter', 'f: only json (GeoJSON) is offered');
+  const crs = get('bbox-crs');
+  if (crs !== undefined && crs !== 'http://www.opengis.net/def/crs/OGC/1.3/CRS84')
+    throw badRequest('invalid_parameter', 'bbox-crs: only http://www.opengis.net/def/crs/OGC/1.3/CRS84 is supported');
+
+  const bboxText = get('bbox');
+  const limitText = get('limit');
+  // OGC: a limit above the maximum is not an error; the maximum is used.
+  const limit = limitText === undefined ? DEFAULT_LIMIT : Math.min(MAX_LIMIT, param.integer('limit', limitText, 1, 2 ** 31));
+  const offset = get('offset') === undefined ? 0 : param.integer('offset', get('offset')!, 0, MAX_OFFSET);
+  const sortby = sortOrder(table, get('sortby'));
+  const cursor = get('cursor');
+  if (cursor !== undefined && (offset > 0 || sortby.length || !table.idSql))
+    throw badRequest('invalid_parameter', 'cursor: only for pages in id order, without offset or sortby');
+  const propertiesText = get('properties');
+  const properties =
+    propertiesText === undefined ? table.propertyNames : param.names('properties', propertiesText, (n) => table.propertyNames.includes(n), 200);
+  const datetimeText = get('datetime');
+  if (datetimeText !== undefined && !table.info.timeColumn)
+    throw badRequest('invalid_parameter', `datetime: layer "${table.id}" has no time column to filter on`);
+  const count = get('numberMatched');
+  if (count !== undefined && count !== 'true' && count !== 'false') throw badRequest('invalid_parameter', 'numberMatched must be true or false');
+
+  return {
+    selection: {
+      bbox: bboxText === undefined ? null : param.bbox(bboxText),
+      datetime: datetimeText === undefined ? null : param.datetime(datetimeText),
+      filter: filterFromQuery(query)?.ast ?? null,
+    },
+    page: { properties, sortby, after: cursor === undefined ? null : param.decodeCursor(cursor), offset, fetch: limit + 1 },
+    limit,
+    count: count === 'true',
+  };
+}
+
+/** `sortby=name,-value` (OGC API - Features Part 8): queryable properties, + ascending (default), - descending. */
+function sortOrder(table: FeatureTable, text: string | undefined): Page['sortby'] {
+  if (text === undefined || text.trim() === '') return [];
+  const keys = text.split(',').map((k) => k.trim());
+  if (keys.length > 8) throw badRequest('invalid_parameter', 'sortby: at most 8 keys');
+  return keys.map((k) => {
+    const descending = k.startsWith('-');
+    const name = k.replace(/^[+-]/, '');
+    if (!table.queryable(name)) throw badRequest('invalid_parameter', `sortby: unknown property "${name.slice(0, 64)}"`);
+    return { name, descending };
+  });
+}
+
+export interface ItemsPage {
+  /** GeoJSON Feature texts, in order. */
+  features: string[];
+  numberMatched: number | null;
+  /** What the next link needs: the last id (keyset) or the next offset; null on the last page. */
+  next: { cursor: string } | { offset: number } | null;
+}
+
+/** Run an items request: one query for the page, and a COUNT beside it when numberMatched was asked for. */
+export async function fetchItems(table: FeatureTable, r: ItemsRequest, run: QueryRunner, signal?: AbortSignal): Promise<ItemsPage> {
+  const page = itemsQuery(table, r.selection, r.page);
+  const [rows, matched] = await Promise.all([
+    execute(table, 'items', page, run, signal),
+    r.count ? execute(table, 'count', countQuery(table, r.selection), run, signal).then((x) => Number(x[0]![0])) : null,
+  ]);
+  const more = rows.length > r.limit;
+  const features = rows.slice(0, r.limit).map((row) => row[1] as string);
+  let next: ItemsPage['next'] = null;
+  if (more) {
+    const keyset = r.page.sortby.length === 0 && table.idSql !== null;
+    next = keyset ? { cursor: String(rows[r.limit - 1]![0]) } : { offset: r.page.offset + r.limit };
+  }
+  // The first page holding everything tells the count for free.
+  const free = !more && r.page.offset === 0 && r.page.after === null ? features.length : null;
+  return { features, numberMatched: matched ?? free, next };
+}
+
+/** One feature's GeoJSON text, or null. */
+export async function fetchItem(table: FeatureTable, id: string, run: QueryRunner, signal?: AbortSignal): Promise<string | null> {
+  const rows = await execute(table, 'item', itemQuery(table, id), run, signal);
+  return (rows[0]?.[0] as string | undefined) ?? null;
+}
+
+async function execute(table: FeatureTable, kind: string, q: Query, run: QueryRunner, signal?: AbortSignal): Promise<unknown[][]> {
+  try {
+    return await run.prepared(statementName(`${kind}:${table.id}`, q.sql), q.sql, q.params, signal);
+  } catch (err) {
+    if ((err as { code?: string }).code === '57014' && !signal?.aborted)
+      throw new HttpError(503, 'query_timeout', `the query on ${table.id} took too long: narrow it with bbox, filter or a smaller limit`);
+    throw err;
+  }
+}
