@@ -15,7 +15,7 @@ export interface Cql2Limits {
   maxPositions: number;
 }
 
-export const DEFAULT_LIMITS: Cql2Limits = { maxLength: 65_536, maxTokens: 20_000, maxDepth: 32, maxNodes: 500, maxPositions: 10_000 };
+export const DEFAULT_LIMITS: Cql2Limits = { maxLength: 65_536, maxTokens: 40_000, maxDepth: 32, maxNodes: 500, maxPositions: 10_000 };
 
 /** Words that cannot name a property unless double-quoted. */
 const RESERVED = new Set(['AND', 'OR', 'NOT', 'LIKE', 'BETWEEN', 'IN', 'IS', 'NULL', 'TRUE', 'FALSE']);
