@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { QueryRunner } from '../db/query.ts';
 import { validateDefinition, type LayerDefinition } from './definition.ts';
 
 export class RegistryError extends Error {}
@@ -28,4 +29,26 @@ export async function loadDefinitions(dir: string): Promise<LayerDefinition[]> {
   }
   if (errors.length) throw new RegistryError(`invalid layer definitions:\n  ${errors.join('\n  ')}`);
   return defs;
+}
+
+/** A definition stored in the database (citybase.layer_definitions, written by the importer in its transaction). */
+export interface StoredDefinition {
+  id: string;
+  /** Changes with the definition and with every import (updated_at), so a swapped table is resolved again. */
+  fingerprint: string;
+  def: LayerDefinition | null;
+  errors: string[];
+}
+
+const STORED_SQL = `SELECT id, definition, md5(definition::text || updated_at::text) AS fingerprint FROM citybase.layer_definitions ORDER BY id`;
+
+/** Every stored definition, validated with the same schema as layers/*.json; invalid ones come back with their errors. */
+export async function loadStoredDefinitions(run: QueryRunner): Promise<StoredDefinition[]> {
+  const rows = await run.query<{ id: string; definition: unknown; fingerprint: string }>(STORED_SQL);
+  return rows.map((r) => {
+    const result = validateDefinition(`citybase.layer_definitions/${r.id}`, r.definition);
+    return result.ok
+      ? { id: r.id, fingerprint: r.fingerprint, def: result.def, errors: [] }
+      : { id: r.id, fingerprint: r.fingerprint, def: null, errors: result.errors };
+  });
 }

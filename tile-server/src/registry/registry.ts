@@ -5,6 +5,7 @@ import { PostgisTableSource, type TileOptions } from '../sources/postgis-table.t
 import type { Dependency, TileSource } from '../sources/source.ts';
 import { contribRelations, sampleGeometry } from './catalog.ts';
 import type { AccessLevel, LayerDefinition } from './definition.ts';
+import { loadStoredDefinitions } from './load.ts';
 
 export interface RegistryDeps {
   run: QueryRunner;
@@ -23,20 +24,25 @@ interface Watcher {
 }
 
 /**
- * Every layer the server knows, by id: the layers/ definitions (resolved once at start) and the tables of schema
- * contrib (rescanned on DDL notifications and on a timer). Also knows which layers each table feeds, for the
- * change notifications.
+ * Every layer the server knows, by id: the layers/ definitions (resolved once at start), the definitions stored
+ * in citybase.layer_definitions (imported layers) and the tables of schema contrib — the last two rescanned on
+ * catalog notifications and on a timer. Ids are taken in that order: a file wins over a stored definition, which
+ * wins over a contrib table. Also knows which layers each table feeds, for the change notifications.
  */
 export class LayerRegistry {
   private readonly sources = new Map<string, TileSource>();
   private readonly contrib = new Map<string, string>(); // table → fingerprint
+  private readonly stored = new Map<string, string>(); // stored definition id → fingerprint
+  private readonly fileIds: ReadonlySet<string>;
   private readonly watchers = new Map<string, Watcher[]>(); // schema.table → layers fed by it
   private readonly uncacheable = new Set<string>();
   readonly unavailable = new Map<string, string>(); // layer id → why it is not served
   private refreshing: Promise<void> | null = null;
   private again = false;
 
-  constructor(private readonly deps: RegistryDeps) {}
+  constructor(private readonly deps: RegistryDeps) {
+    this.fileIds = new Set(deps.definitions.map((d) => d.id));
+  }
 
   /** Resolve every definition; a source that is missing is reported and left out, not fatal. */
   async init(): Promise<void> {
@@ -48,7 +54,7 @@ export class LayerRegistry {
         this.deps.log.error({ layer: def.id, err: (err as Error).message }, 'layer not available');
       }
     }
-    await this.refreshContrib();
+    await this.refresh();
   }
 
   get(id: string): TileSource | undefined {
@@ -76,8 +82,16 @@ export class LayerRegistry {
     return this.watchers.get(table) ?? [];
   }
 
-  /** Rescan schema contrib. Concurrent calls coalesce into one running scan plus at most one more. */
+  /** The former name of refresh(), kept for callers. */
   refreshContrib(): Promise<void> {
+    return this.refresh();
+  }
+
+  /**
+   * Re-read the stored definitions and rescan schema contrib. Concurrent calls coalesce into one running scan
+   * plus at most one more.
+   */
+  refresh(): Promise<void> {
     if (this.refreshing) {
       this.again = true;
       return this.refreshing;
@@ -85,10 +99,56 @@ export class LayerRegistry {
     this.refreshing = (async () => {
       do {
         this.again = false;
+        await this.scanStored().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'stored definitions scan failed'));
         await this.scanContrib().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'contrib scan failed'));
       } while (this.again);
     })().finally(() => (this.refreshing = null));
     return this.refreshing;
+  }
+
+  /**
+   * Definitions the importer stores with each import. The fingerprint changes with every import, so a swapped
+   * table is resolved again (columns, triggers); one whose table is missing is reported and retried next scan.
+   */
+  private async scanStored(): Promise<void> {
+    const found = await loadStoredDefinitions(this.deps.run);
+    const seen = new Set<string>();
+    for (const s of found) {
+      seen.add(s.id);
+      if (this.stored.get(s.id) === s.fingerprint) continue;
+      const taken = this.fileIds.has(s.id) ? 'a layers/ definition' : this.contrib.has(s.id) ? 'a contrib table' : null;
+      const problem = taken ? `stored definition not used: its id is taken by ${taken}` : s.def ? null : s.errors.join('; ');
+      if (problem || !s.def) {
+        if (!taken) this.remove(s.id);
+        this.unavailable.set(s.id, problem ?? 'invalid');
+        this.stored.set(s.id, s.fingerprint);
+        this.deps.log.warn({ layer: s.id, err: problem }, 'stored layer definition not used');
+        continue;
+      }
+      try {
+        const source = await this.resolve(s.def);
+        // Replaced in place: the old version serves until the new one is ready.
+        this.unwatch(s.id);
+        await this.add(source);
+        this.stored.set(s.id, s.fingerprint);
+        this.unavailable.delete(s.id);
+        this.deps.log.info({ layer: s.id }, 'stored layer published');
+      } catch (err) {
+        this.remove(s.id);
+        this.stored.delete(s.id);
+        this.unavailable.set(s.id, (err as Error).message);
+        this.deps.log.warn({ layer: s.id, err: (err as Error).message }, 'stored layer not available');
+      }
+    }
+    for (const id of [...this.stored.keys()]) {
+      if (seen.has(id)) continue;
+      this.stored.delete(id);
+      if (!this.fileIds.has(id) && !this.contrib.has(id)) {
+        this.remove(id);
+        this.unavailable.delete(id);
+        this.deps.log.info({ layer: id }, 'stored layer withdrawn');
+      }
+    }
   }
 
   private async scanContrib(): Promise<void> {

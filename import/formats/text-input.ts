@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import { pipeline, Transform, type TransformCallback } from 'node:stream';
+import iconv from 'iconv-lite';
+import { ImportError } from '../errors.ts';
+
+/** Helpers for the text formats (CSV, GeoJSON): the first bytes for sniffing, byte counting, strict decoding. */
+
+export async function readHead(file: string, bytes: number): Promise<Buffer> {
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A pass-through that counts the bytes flowing through it (progress and ETA). */
+export function byteCounter(): { stream: Transform; readonly bytes: number } {
+  let bytes = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  return {
+    stream,
+    get bytes() {
+      return bytes;
+    },
+  };
+}
+
+/**
+ * Bytes → strings in the given encoding, failing (never garbling) on bytes that are not valid in it. A UTF-8 or
+ * UTF-16 byte order mark is dropped.
+ */
+export function decodeStream(encoding: string, file: string): Transform {
+  const invalid = () =>
+    new ImportError(`${file}: the bytes are not valid ${encoding.toUpperCase()} text; pass --encoding with the file's real encoding (e.g. gbk, utf-8, big5)`);
+  if (encoding === 'utf-8') {
+    const decoder = new TextDecoder('utf-8', { fatal: true });
+    return new Transform({
+      readableObjectMode: true,
+      transform(chunk: Buffer, _enc, cb: TransformCallback) {
+        try {
+          cb(null, decoder.decode(chunk, { stream: true }));
+        } catch {
+          cb(invalid());
+        }
+      },
+      flush(cb) {
+        try {
+          const rest = decoder.decode();
+          cb(null, rest || undefined);
+        } catch {
+          cb(invalid());
+        }
+      },
+    });
+  }
+  const decoder = iconv.getDecoder(encoding === 'gbk' ? 'gb18030' : encoding);
+  return new Transform({
+    readableObjectMode: true,
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      const s = decoder.write(chunk);
+      if (s.includes('\ufffd')) return cb(invalid());
+      cb(null, s || undefined);
+    },
+    flush(cb) {
+      const s = decoder.end() ?? '';
+      if (s.includes('\ufffd')) return cb(invalid());
+      cb(null, s || undefined);
+    },
+  });
+}
+
+/** A file's text as decoded chunks, counting bytes on the way; an error anywhere surfaces in the iteration. */
+export function readText(path: string, encoding: string, name: string, counter: { stream: Transform }): AsyncIterable<string> {
+  return pipeline(fs.createReadStream(path, { highWaterMark: 1 << 20 }), counter.stream, decodeStream(encoding, name), () => {}) as unknown as AsyncIterable<string>;
+}

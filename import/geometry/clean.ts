@@ -1,0 +1,120 @@
+import type { Geometry, Ordinates, Position } from './types.ts';
+
+/**
+ * Make a reader's geometry safe to hand to PostGIS, or say why it cannot be used. PostGIS's WKB parser rejects
+ * unclosed rings, rings under 4 positions and lines under 2 with an error that would abort the whole COPY, so
+ * those are settled here, per row: rings are closed and degenerate parts dropped (counted as repaired), and a
+ * geometry with nothing left is rejected with its reason. Topology (self-intersections) is PostGIS's job
+ * (ST_MakeValid, after the transform).
+ */
+export interface CleanOptions {
+  /** Ordinates after x,y in the reader's positions; 'auto' = GeoJSON style, a third value is Z. */
+  ordinates: Ordinates | 'auto';
+  /** The source CRS is in degrees: longitudes must lie in -180..180, latitudes in -90..90. */
+  geographic: boolean;
+  /** Coordinate conversion applied after the checks (GCJ-02 / BD-09 → WGS84). */
+  convert?: ((lon: number, lat: number) => [number, number]) | undefined;
+}
+
+export type Cleaned = { ok: true; geometry: Geometry; hasZ: boolean; droppedM: boolean; fixed: boolean } | { ok: false; reason: string };
+
+class Unusable extends Error {}
+
+export function cleanGeometry(g: Geometry | null | undefined, opts: CleanOptions): Cleaned {
+  if (!g) return { ok: false, reason: 'no geometry' };
+  const state = { z: null as boolean | null, droppedM: false, fixed: false };
+  const pos = (p: Position): Position => {
+    let x = p[0]!;
+    let y = p[1]!;
+    if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y))
+      throw new Unusable(`coordinate is not a number (${String(p[0])}, ${String(p[1])})`);
+    if (opts.geographic) {
+      // Rounding noise (180.00000000000006, common in Natural Earth) is clamped; real excursions are rejected.
+      if (x < -180 || x > 180) {
+        if (Math.abs(x) - 180 > 1e-9) throw new Unusable(`longitude ${x} is outside -180..180`);
+        x = Math.sign(x) * 180;
+      }
+      if (y < -90 || y > 90) {
+        if (Math.abs(y) - 90 > 1e-9) throw new Unusable(`latitude ${y} is outside -90..90`);
+        y = Math.sign(y) * 90;
+      }
+    }
+    if (opts.convert) [x, y] = opts.convert(x, y);
+    const hasZ = opts.ordinates === 'auto' ? p.length >= 3 : opts.ordinates.z;
+    if (opts.ordinates !== 'auto' && opts.ordinates.m) state.droppedM = true;
+    state.z ??= hasZ;
+    if (!state.z) return [x, y];
+    const z = hasZ ? p[2]! : 0;
+    return [x, y, Number.isFinite(z) ? z : 0];
+  };
+  const line = (ps: Position[], what: string): Position[] => {
+    if (!Array.isArray(ps)) throw new Unusable(`${what} has no positions`);
+    const out = ps.map(pos);
+    if (out.length < 2) throw new Unusable(`${what} has fewer than 2 positions`);
+    return out;
+  };
+  const ring = (ps: Position[]): Position[] | null => {
+    if (!Array.isArray(ps)) return null;
+    const out = ps.map(pos);
+    const [first, last] = [out[0], out[out.length - 1]];
+    if (first && last && (first[0] !== last[0] || first[1] !== last[1])) {
+      out.push([...first]);
+      state.fixed = true;
+    }
+    return out.length >= 4 ? out : null;
+  };
+  const polygon = (rings: Position[][]): Position[][] | null => {
+    if (!Array.isArray(rings) || rings.length === 0) return null;
+    const shell = ring(rings[0]!);
+    if (!shell) return null;
+    const holes = rings.slice(1).map(ring);
+    const kept = holes.filter((h): h is Position[] => h !== null);
+    if (kept.length !== holes.length) state.fixed = true;
+    return [shell, ...kept];
+  };
+  const geometry = (g: Geometry): Geometry | null => {
+    switch (g.type) {
+      case 'Point':
+        return Array.isArray(g.coordinates) && g.coordinates.length >= 2 ? { type: 'Point', coordinates: pos(g.coordinates) } : null;
+      case 'MultiPoint': {
+        const pts = (g.coordinates ?? []).filter((p) => Array.isArray(p) && p.length >= 2).map(pos);
+        return pts.length ? { type: 'MultiPoint', coordinates: pts } : null;
+      }
+      case 'LineString':
+        return g.coordinates?.length ? { type: 'LineString', coordinates: line(g.coordinates, 'line') } : null;
+      case 'MultiLineString': {
+        const parts = (g.coordinates ?? []).filter((l) => l?.length).map((l) => line(l, 'line part'));
+        return parts.length ? { type: 'MultiLineString', coordinates: parts } : null;
+      }
+      case 'Polygon': {
+        if (!g.coordinates?.length) return null;
+        const p = polygon(g.coordinates);
+        if (!p) throw new Unusable('polygon ring has fewer than 4 positions');
+        return { type: 'Polygon', coordinates: p };
+      }
+      case 'MultiPolygon': {
+        const all = (g.coordinates ?? []).filter((p) => p?.length);
+        const parts = all.map(polygon).filter((p): p is Position[][] => p !== null);
+        if (parts.length !== all.length) {
+          if (parts.length === 0) throw new Unusable('polygon ring has fewer than 4 positions');
+          state.fixed = true;
+        }
+        return parts.length ? { type: 'MultiPolygon', coordinates: parts } : null;
+      }
+      case 'GeometryCollection': {
+        const parts = (g.geometries ?? []).map(geometry).filter((p): p is Geometry => p !== null);
+        return parts.length ? { type: 'GeometryCollection', geometries: parts } : null;
+      }
+      default:
+        throw new Unusable(`unknown geometry type ${JSON.stringify((g as { type?: unknown }).type)}`);
+    }
+  };
+  try {
+    const out = geometry(g);
+    if (!out) return { ok: false, reason: 'empty geometry' };
+    return { ok: true, geometry: out, hasZ: state.z === true, droppedM: state.droppedM, fixed: state.fixed };
+  } catch (err) {
+    if (err instanceof Unusable) return { ok: false, reason: err.message };
+    throw err;
+  }
+}

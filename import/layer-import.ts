@@ -1,0 +1,187 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { parseSrsOption, type SourceSrs } from './crs/srs.ts';
+import { ImportError } from './errors.ts';
+import { openSource } from './formats/open.ts';
+import { findSidecar } from './formats/shapefile.ts';
+import { checkLayerId, storedDefinition } from './load/definition.ts';
+import { publish } from './load/publish.ts';
+import { stage } from './load/stage.ts';
+import { HUAIAN_BOX } from './load/sql.ts';
+import { resolveOptions, type ImportOptions, type ImportProgress, type ImportSummary } from './options.ts';
+
+/**
+ * One file → one layer (or one per geometry type, when split), atomically: everything from the staging table to
+ * the table swap and the stored definition happens in a single transaction, under an advisory lock on the layer
+ * id (one import per layer at a time, across processes). A bad file, a killed process or a database restart at
+ * any point leaves the layer exactly as it was; on success the tile caches hear of it at commit.
+ */
+export interface RunOptions {
+  pool: pg.Pool;
+  onProgress?: ((p: ImportProgress) => void) | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export async function importLayer(options: ImportOptions & RunOptions): Promise<ImportSummary> {
+  const started = performance.now();
+  const { pool, onProgress, signal, ...raw } = options;
+  const opts = resolveOptions(raw);
+  if (opts.vehicle) throw new ImportError('this file is a vehicle track (--vehicle): use importVehicleFile', 'bad_option');
+  const layer = opts.layer;
+  if (!layer) throw new ImportError('--layer is required (the id of the layer to create or update)', 'bad_option');
+  const srsOption = opts.srs ? parseSrsOption(opts.srs) : null;
+  const input = { path: opts.file, name: opts.fileName ?? path.basename(opts.file) };
+
+  // The file is opened (and its CRS matched) before any lock is taken: a file that cannot be read changes nothing.
+  const opened = await openSource(input, { ...opts, maxUnzippedBytes: opts.maxUnzippedMB * 2 ** 20 }, pool);
+  const { source } = opened;
+  const progress = (phase: ImportProgress['phase'], rows: number) =>
+    onProgress?.({ phase, rows, bytes: source.bytesRead(), totalBytes: source.totalBytes });
+  const client = await pool.connect();
+  let committed = false;
+  try {
+    await client.query('BEGIN');
+    // The pool's statement_timeout is meant for tiles; an import may take minutes. Times without a zone are UTC.
+    await client.query(`SET LOCAL statement_timeout = 0; SET LOCAL client_min_messages = warning; SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL TimeZone = 'UTC'`);
+    await client.query(`SELECT pg_advisory_xact_lock(hashtext('citybase.import:' || $1::text))`, [layer]);
+    await checkLayerId(client, layer, opts, await storedDefinition(client, layer));
+    const fingerprint = await fileFingerprint(input.path);
+    if (opts.mode === 'append' && (await appendedBefore(client, layer, fingerprint))) {
+      await client.query('ROLLBACK');
+      committed = true;
+      return unchangedSummary(layer, opts.mode, source.format, started);
+    }
+
+    progress('reading', 0);
+    const staged = await stage(client, pool, source, { srs: srsOption, signal, onRow: (n) => progress('reading', n) });
+    if (staged.staged === 0) throw nothingUsable(input.name, staged.read, staged.rejected);
+    progress('loading', staged.read);
+    const published = await publish(client, staged, { ...opts, layer }, input.name);
+    const rejected = [...staged.rejected, ...published.emptied.map((row) => ({ row, reason: 'invalid geometry that is empty once repaired (ST_MakeValid)' }))].sort((a, b) => a.row - b.row);
+    const rejectedTotal = staged.rejectedTotal + published.emptied.length;
+    const imported = published.parts.reduce((n, p) => n + p.imported, 0);
+    if (imported === 0) throw nothingUsable(input.name, staged.read, rejected);
+    if (opts.maxRejected !== undefined && rejectedTotal > opts.maxRejected)
+      throw new ImportError(`${rejectedTotal} rows were rejected, more than the ${opts.maxRejected} allowed (first: row ${rejected[0]?.row}: ${rejected[0]?.reason}); nothing was imported`);
+    const main = published.parts[0]!;
+    const summary: ImportSummary = {
+      layer: main.layer,
+      table: main.table,
+      mode: opts.mode,
+      format: source.format,
+      sublayer: source.sublayer,
+      read: staged.read,
+      imported,
+      rejected: rejectedTotal,
+      repaired: published.repaired + staged.fixed,
+      srid: 4326,
+      bbox: union(published.parts.map((p) => p.bbox)),
+      encoding: source.encoding,
+      source_srs: describeSrs(staged.srs),
+      geometry_type: published.parts.map((p) => p.geometryType).join(', '),
+      columns: staged.columns.map((c) => ({ name: c.name, type: c.type, source: c.source })),
+      warnings: warnings(source.warnings, staged, published.parts, imported),
+      seconds: 0,
+      ...(published.parts.length > 1
+        ? { layers: published.parts.map((p) => ({ layer: p.layer, table: p.table, imported: p.imported, geometry_type: p.geometryType })) }
+        : {}),
+      rejected_rows: rejected,
+    };
+    progress('publishing', staged.read);
+    await client.query(
+      `INSERT INTO citybase.import_log (layer, mode, sha256, file_name, summary) VALUES ($1, $2, $3, $4, $5)`,
+      [layer, opts.mode, fingerprint, input.name, JSON.stringify({ ...summary, rejected_rows: undefined })],
+    );
+    await client.query('COMMIT');
+    committed = true;
+    summary.seconds = round((performance.now() - started) / 1000, 3);
+    progress('done', staged.read);
+    return summary;
+  } finally {
+    // A failed import's connection is closed rather than reused: the server rolls back whatever it held
+    // (also mid-COPY, where a ROLLBACK cannot be sent).
+    client.release(committed ? undefined : true);
+    await opened.close();
+  }
+}
+
+function nothingUsable(file: string, read: number, rejected: Array<{ row: number; reason: string }>): ImportError {
+  if (read === 0) return new ImportError(`${file} holds no features`);
+  const first = rejected.slice(0, 3).map((r) => `row ${r.row}: ${r.reason}`).join('; ');
+  return new ImportError(`no row of ${file} could be imported (${read} read, all rejected; ${first})`);
+}
+
+/** SHA-256 of the file (and a shapefile's .dbf): an append of the very same data is done once. */
+async function fileFingerprint(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  const files = [file, ...(file.toLowerCase().endsWith('.shp') ? [findSidecar(file, '.dbf')] : [])].filter((f): f is string => !!f);
+  for (const f of files) for await (const chunk of fs.createReadStream(f)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+async function appendedBefore(client: pg.ClientBase, layer: string, sha: string): Promise<boolean> {
+  const { rows } = await client.query(
+    `SELECT 1 FROM citybase.import_log l
+     WHERE l.layer = $1 AND l.sha256 = $2
+       AND l.imported_at >= coalesce((SELECT max(imported_at) FROM citybase.import_log WHERE layer = $1 AND mode = 'replace'), '-infinity')
+       AND EXISTS (SELECT 1 FROM citybase.layer_definitions WHERE id = $1)`,
+    [layer, sha],
+  );
+  return rows.length > 0;
+}
+
+function unchangedSummary(layer: string, mode: 'replace' | 'append', format: string, started: number): ImportSummary {
+  return {
+    layer,
+    table: `imports.${layer}`,
+    mode,
+    format,
+    sublayer: null,
+    read: 0,
+    imported: 0,
+    rejected: 0,
+    repaired: 0,
+    srid: 4326,
+    bbox: null,
+    encoding: null,
+    source_srs: '',
+    geometry_type: '',
+    columns: [],
+    warnings: [`this file was already appended to layer "${layer}"; nothing was done (replace the layer to load it again)`],
+    seconds: round((performance.now() - started) / 1000, 3),
+    unchanged: true,
+    rejected_rows: [],
+  };
+}
+
+export function describeSrs(s: SourceSrs): string {
+  if (s.origin === 'assumed') return `${s.label} (assumed: the file declares no coordinate system)`;
+  if (s.origin === 'option') return `${s.label} (--srs)`;
+  return s.detail ? `${s.label} (${s.detail})` : s.label;
+}
+
+function warnings(
+  fromSource: string[],
+  staged: { droppedM: boolean; fixed: number; srs: SourceSrs },
+  parts: Array<{ layer: string; imported: number; outside: number }>,
+  imported: number,
+): string[] {
+  const out = [...fromSource];
+  if (staged.droppedM) out.push('M (measure) values were dropped: the platform stores x, y and z');
+  if (staged.fixed) out.push(`${staged.fixed} geometries had unclosed rings or degenerate parts, fixed while reading`);
+  const outside = parts.reduce((n, p) => n + p.outside, 0);
+  // A layer that is mostly in Huai'an is a Huai'an layer: its stray features are probably mistakes.
+  if (outside > 0 && outside <= imported / 2)
+    out.push(`${outside} of ${imported} features lie outside Huai'an (淮安, ${HUAIAN_BOX.join(', ')}): check their coordinates`);
+  return out;
+}
+
+function union(boxes: Array<[number, number, number, number] | null>): [number, number, number, number] | null {
+  const b = boxes.filter((x): x is [number, number, number, number] => x !== null);
+  if (!b.length) return null;
+  return [Math.min(...b.map((x) => x[0])), Math.min(...b.map((x) => x[1])), Math.max(...b.map((x) => x[2])), Math.max(...b.map((x) => x[3]))].map((v) => round(v, 7)) as [number, number, number, number];
+}
+
+const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
