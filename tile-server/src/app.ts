@@ -12,10 +12,12 @@ import { errorBoundary, notFound } from './errors.ts';
 import { FeatureLayers } from './features/layers.ts';
 import type { Metrics } from './metrics.ts';
 import type { LayerRegistry } from './registry/registry.ts';
+import { analysesRoutes } from './routes/analyses.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { featureRoutes } from './routes/features.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { operationRoutes } from './routes/operations.ts';
+import { styleRoutes } from './routes/styles.ts';
 import { tileRoutes } from './routes/tiles.ts';
 import { tilejsonRoutes, type BoundsCache } from './routes/tilejson.ts';
 import type { TileCache } from './tiles/cache.ts';
@@ -85,6 +87,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   ogcRoutes(router, { layers: features, run, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   featureRoutes(router, features, run);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
+  styleRoutes(router, deps.registry, config.PUBLIC_URL);
+  analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
   router.get('/', async (ctx) => {
     ctx.state.route = 'viewer';

@@ -59,6 +59,8 @@ const schema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** Directory of layer definitions. */
   LAYERS_DIR: z.string().default('layers'),
+  /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
+  DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
 });
 
 export type Config = Readonly<z.infer<typeof schema>> & { readonly corsOrigins: readonly string[] | '*' };

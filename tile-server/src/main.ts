@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureDemoKey } from '../../data-samples/demo-key.ts';
 import { loadSamplesOnce } from '../../data-samples/load.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { startEmbeddedCluster, type EmbeddedCluster } from './db/embedded.ts';
@@ -28,7 +29,9 @@ async function main(): Promise<void> {
   let platform;
   try {
     platform = await startPlatform(config, url, log);
-    if (config.LOAD_SAMPLES && (await loadSamplesOnce(platform.pool, log))) log.info('data-samples loaded (first start)');
+    const firstStart = config.LOAD_SAMPLES && (await loadSamplesOnce(platform.pool, log));
+    if (firstStart) log.info('data-samples loaded (first start)');
+    await ensureDemoKey(platform.pool, config.DEMO_API_KEY, firstStart, log);
   } catch (err) {
     await stopCluster();
     throw err;
