@@ -7,6 +7,7 @@ import { loadConfig } from '../tile-server/src/config.ts';
 import { migrate } from '../tile-server/src/db/migrate.ts';
 import { startEmbeddedCluster, type EmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { createLogger } from '../tile-server/src/log.ts';
+import { checkSamples } from './check.ts';
 import { deriveDistricts } from './derive/districts.ts';
 import { deriveNaturalEarth } from './derive/natural-earth.ts';
 import { DEFAULT_SEED, rebuildSamples } from './load.ts';
@@ -64,6 +65,12 @@ async function main(): Promise<number> {
     const counts = await rebuildSamples(pool, log, { seed, scale });
     console.log(`sample data rebuilt in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed}, scale ${scale}):`);
     console.table(counts);
+    const problems = (await checkSamples(pool)).filter((c) => c.invalid + c.outside + c.in_lake + c.orphan > 0);
+    if (problems.length) {
+      console.error('the sample data has problems (rows that are invalid, outside their district, in a lake or outside their parent):');
+      console.table(problems);
+      return 1;
+    }
     return 0;
   } finally {
     await pool.end();
