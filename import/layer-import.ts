@@ -55,7 +55,7 @@ export async function importLayer(options: ImportOptions & RunOptions): Promise<
     }
 
     progress('reading', 0);
-    const staged = await stage(client, pool, source, { srs: srsOption, signal, onRow: (n) => progress('reading', n) });
+    const staged = await stage(client, source, { srs: srsOption, signal, onRow: (n) => progress('reading', n) });
     if (staged.staged === 0) throw nothingUsable(input.name, staged.read, staged.rejected);
     progress('loading', staged.read);
     const published = await publish(client, staged, { ...opts, layer }, input.name);
@@ -165,15 +165,16 @@ export function describeSrs(s: SourceSrs): string {
 function warnings(
   fromSource: string[],
   staged: { droppedM: boolean; fixed: number; srs: SourceSrs },
-  parts: Array<{ layer: string; imported: number; outside: number }>,
+  parts: Array<{ layer: string; imported: number; inside: number; outside: number }>,
   imported: number,
 ): string[] {
   const out = [...fromSource];
   if (staged.droppedM) out.push('M (measure) values were dropped: the platform stores x, y and z');
   if (staged.fixed) out.push(`${staged.fixed} geometries had unclosed rings or degenerate parts, fixed while reading`);
   const outside = parts.reduce((n, p) => n + p.outside, 0);
-  // A layer that is mostly in Huai'an is a Huai'an layer: its stray features are probably mistakes.
-  if (outside > 0 && outside <= imported / 2)
+  const inside = parts.reduce((n, p) => n + p.inside, 0);
+  // A layer that lies (almost) all in Huai'an is a Huai'an layer: its stray features are probably mistakes.
+  if (outside > 0 && inside >= imported * 0.8)
     out.push(`${outside} of ${imported} features lie outside Huai'an (淮安, ${HUAIAN_BOX.join(', ')}): check their coordinates`);
   return out;
 }

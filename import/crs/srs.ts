@@ -64,6 +64,8 @@ export function projectedHint(x: number, y: number): string {
   if (y > 1e6 && y < 6.5e6 && x > 1e5 && x < 9e5) [code, name] = [4549, "CGCS2000 3-degree Gauss-Kruger CM 120E, Huai'an's zone"];
   else if (y > 1e6 && y < 6.5e6 && zone >= 25 && zone <= 45) [code, name] = [4513 + zone - 25, `CGCS2000 3-degree Gauss-Kruger zone ${zone}`];
   else if (y > 1e6 && y < 6.5e6 && zone >= 13 && zone <= 23) [code, name] = [4491 + zone - 13, `CGCS2000 Gauss-Kruger zone ${zone}`];
+  else if (Math.abs(x) <= 1000 && Math.abs(y) <= 1000)
+    return `coordinates ${sample} are not degrees (longitude -180..180, latitude -90..90): check the columns, or pass --srs EPSG:<code>`;
   else if (Math.abs(x) <= 20037509 && Math.abs(y) <= 20048967) [code, name] = [3857, 'web mercator'];
   else return `coordinates ${sample} are neither degrees nor a projection this platform recognises; pass --srs EPSG:<code>`;
   return `coordinates ${sample} look like projected metres, not degrees; pass --srs EPSG:${code}? (${name})`;

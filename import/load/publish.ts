@@ -22,6 +22,7 @@ export interface PartResult {
   imported: number;
   geometryType: string;
   bbox: [number, number, number, number] | null;
+  inside: number;
   outside: number;
 }
 
@@ -127,7 +128,7 @@ async function publishPart(client: pg.PoolClient, staged: StageResult, opts: Res
     }
   }
   await client.query(sql.WATCH_SQL, [`${ident(sql.IMPORT_SCHEMA)}.${ident(p.id)}`]);
-  type Stats = { count: number; outside: number; xmin: number | null; ymin: number; xmax: number; ymax: number };
+  type Stats = { count: number; inside: number; outside: number; xmin: number | null; ymin: number; xmax: number; ymax: number };
   const stats = (await client.query<Stats>(sql.layerStatsSql(table), [fidOffset])).rows[0]!;
   const def = composeDefinition(p.id, existing, opts, {
     geometryType: typmod,
@@ -144,6 +145,7 @@ async function publishPart(client: pg.PoolClient, staged: StageResult, opts: Res
     imported,
     geometryType: typmod.toUpperCase(),
     bbox: stats.xmin === null ? null : [stats.xmin, stats.ymin, stats.xmax, stats.ymax],
+    inside: stats.inside,
     outside: stats.outside,
   };
 }

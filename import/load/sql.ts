@@ -115,11 +115,12 @@ export function createTableSql(table: string, geometryType: string, columns: Arr
 
 export const qualified = (table: string) => `${ident(IMPORT_SCHEMA)}.${ident(table)}`;
 
-/** Extent, count and how many features lie outside Huai'an, of the rows with fid above an offset. */
+/** Extent and count of the rows with fid above an offset, and how many lie wholly inside / wholly outside Huai'an. */
 export function layerStatsSql(table: string): string {
   const [w, s, e, n] = HUAIAN_BOX;
   return `
 SELECT count(*)::int AS count,
+       count(*) FILTER (WHERE geom @ ST_MakeEnvelope(${w}, ${s}, ${e}, ${n}, 4326))::int AS inside,
        count(*) FILTER (WHERE NOT geom && ST_MakeEnvelope(${w}, ${s}, ${e}, ${n}, 4326))::int AS outside,
        ST_XMin(ST_Extent(geom)) AS xmin, ST_YMin(ST_Extent(geom)) AS ymin, ST_XMax(ST_Extent(geom)) AS xmax, ST_YMax(ST_Extent(geom)) AS ymax
 FROM ${table} WHERE fid > $1`;

@@ -3,7 +3,6 @@ import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Column, columnName } from '../columns.ts';
 import { converterFor, projectedHint, WGS84_ASSUMED, type SourceSrs } from '../crs/srs.ts';
-import type { Queryable } from '../db.ts';
 import { ImportError } from '../errors.ts';
 import { cleanGeometry, type CleanOptions } from '../geometry/clean.ts';
 import { toHexEwkb } from '../geometry/ewkb.ts';
@@ -52,7 +51,7 @@ export interface StageOptions {
 const KEEP_REJECTIONS = 100_000;
 const BATCH = 64 * 1024;
 
-export async function stage(client: pg.PoolClient, side: Queryable, source: FeatureSource, opts: StageOptions): Promise<StageResult> {
+export async function stage(client: pg.PoolClient, source: FeatureSource, opts: StageOptions): Promise<StageResult> {
   const fields = source.fields;
   const jsonMode = fields === null;
   const taken = new Set<string>();
@@ -82,7 +81,7 @@ export async function stage(client: pg.PoolClient, side: Queryable, source: Feat
   // The CRS is settled before the first row is cleaned: a GeoJSON `crs` member precedes its features.
   const srs = opts.srs ?? source.srs() ?? WGS84_ASSUMED;
   result.srs = srs;
-  const described = await describeSrid(side, srs.srid);
+  const described = await describeSrid(client, srs.srid);
   if (!described) throw new ImportError(`${srs.label} is not a coordinate system PostGIS knows (spatial_ref_sys)`, 'unknown_crs');
   const clean: CleanOptions = { ordinates: source.ordinates, geographic: described.geographic, convert: converterFor(srs) };
   const sanityRows = srs.origin === 'assumed' && described.geographic ? (opts.sanityRows ?? 1000) : 0;

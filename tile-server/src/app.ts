@@ -14,6 +14,8 @@ import type { Metrics } from './metrics.ts';
 import type { LayerRegistry } from './registry/registry.ts';
 import { analysesRoutes } from './routes/analyses.ts';
 import { catalogRoutes } from './routes/catalog.ts';
+import { importRoutes } from './routes/imports.ts';
+import type { ImportJobs } from '../../import/jobs.ts';
 import { featureRoutes } from './routes/features.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -39,6 +41,8 @@ export interface AppDeps {
   keys: KeyStore;
   metrics: Metrics;
   listening: () => boolean;
+  /** Import jobs (POST/GET /api/imports); the routes are left out without them. */
+  imports?: ImportJobs;
 }
 
 const viewerPage = new URL('../../map-viewer/index.html', import.meta.url);
@@ -89,6 +93,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
+  if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
   router.get('/', async (ctx) => {
     ctx.state.route = 'viewer';

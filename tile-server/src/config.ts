@@ -59,6 +59,22 @@ const schema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   /** Directory of layer definitions. */
   LAYERS_DIR: z.string().default('layers'),
+  /** Largest upload POST /api/imports accepts, in MiB (413 beyond). */
+  IMPORT_MAX_MB: decimal(0.001).default(200),
+  /** Zone of vehicle fix times written without one (terminal logs are GMT+8 wall clock). */
+  IMPORT_TIMEZONE: z
+    .string()
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'an IANA time zone, e.g. Asia/Shanghai')
+    .default('Asia/Shanghai'),
+  /** Vehicle fixes implying more than this speed from their neighbours are dropped as jumps (km/h). */
+  IMPORT_MAX_SPEED_KMH: decimal(1).default(180),
   /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
   DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
 });

@@ -15,6 +15,7 @@ import { BoundsCache } from './routes/tilejson.ts';
 import { TileCache } from './tiles/cache.ts';
 import { ChangeListener, type TableChange } from './tiles/invalidation.ts';
 import { TileService } from './tiles/tile-service.ts';
+import { ImportJobs } from '../../import/jobs.ts';
 
 /** The running platform: everything main.ts, the tests and the benchmarks need, and one way to close it. */
 export interface Platform {
@@ -25,6 +26,7 @@ export interface Platform {
   cache: TileCache;
   keys: KeyStore;
   listener: ChangeListener;
+  imports: ImportJobs;
   close(): Promise<void>;
 }
 
@@ -61,7 +63,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   const onChange = (change: TableChange) => {
     for (const w of registry.watchersOf(change.table)) {
       // The first rows of an untyped table tell its SRID: publish it again with the right one.
-      if (registry.isProvisional(w.layer)) void registry.refreshContrib();
+      if (registry.isProvisional(w.layer)) void registry.refresh();
       const n =
         change.all || w.precision === 'all' || !change.boxes ? cache.evictLayer(w.layer) : cache.evictBoxes(w.layer, change.boxes);
       metrics.evictions.inc(n);
@@ -72,10 +74,10 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     databaseUrl,
     {
       onChange,
-      onCatalogChange: () => void registry.refreshContrib(),
+      onCatalogChange: () => void registry.refresh(),
       onListening: () => {
         cache.reset(true);
-        void registry.refreshContrib();
+        void registry.refresh();
       },
       onDeaf: () => cache.reset(false),
     },
@@ -84,12 +86,22 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   await listener.start();
   await registry.init();
   // DDL notifications need a superuser's event trigger; the poll publishes new contrib tables without one.
-  const poll = setInterval(() => void registry.refreshContrib(), config.CONTRIB_POLL_MS);
+  const poll = setInterval(() => void registry.refresh(), config.CONTRIB_POLL_MS);
   poll.unref();
 
   const keys = new KeyStore(run);
   const tiles = new TileService(registry, cache, run, metrics, () => listener.sync());
-  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, metrics, listening: () => listener.listening });
+  // Import jobs run in this process; a finished import is served before its job reads as succeeded.
+  const imports = new ImportJobs({
+    pool,
+    log,
+    layersDir: config.LAYERS_DIR,
+    timezone: config.IMPORT_TIMEZONE,
+    maxSpeedKmh: config.IMPORT_MAX_SPEED_KMH,
+    afterImport: () => registry.refresh(),
+  });
+  await imports.recover();
+  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, metrics, imports, listening: () => listener.listening });
   return {
     app,
     pool,
@@ -98,7 +110,9 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     cache,
     keys,
     listener,
+    imports,
     async close() {
+      await imports.close();
       clearInterval(poll);
       await listener.stop();
       await pool.end();

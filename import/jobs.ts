@@ -1,0 +1,148 @@
+import fs from 'node:fs';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { ImportError } from './errors.ts';
+import { importFile, importVehicleFile } from './index.ts';
+import type { ImportOptions, ImportProgress } from './options.ts';
+
+/**
+ * Import jobs of the HTTP API, run inside the server process: persisted in citybase.import_jobs (status,
+ * progress, summary, the first rejected rows), one at a time per layer or vehicle (a chain of promises per
+ * target; the import's advisory lock also keeps out a CLI import of the same layer). A job interrupted by a
+ * restart was rolled back with its connection: it is marked failed at the next start.
+ */
+export interface JobRequest {
+  department: string;
+  keyId: number | null;
+  /** The uploaded file, in a directory of its own that is removed when the job ends. */
+  path: string;
+  dir: string;
+  fileName: string;
+  options: Omit<ImportOptions, 'file' | 'fileName' | 'owner' | 'layersDir'>;
+}
+
+export interface JobView {
+  id: number;
+  status: 'queued' | 'running' | 'succeeded' | 'failed';
+  target: string;
+  file: string;
+  options: Record<string, unknown>;
+  progress: ImportProgress | null;
+  summary: Record<string, unknown> | null;
+  error: string | null;
+  rejected: Array<{ row: number; reason: string }>;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+const KEEP_REJECTED = 1000;
+
+export class ImportJobs {
+  private readonly chains = new Map<string, Promise<void>>();
+  private readonly running = new Set<AbortController>();
+  private closed = false;
+
+  constructor(
+    private readonly deps: {
+      pool: pg.Pool;
+      log: Logger;
+      layersDir: string;
+      timezone: string;
+      maxSpeedKmh: number;
+      /** After a successful import, before the job reads as succeeded: e.g. the registry re-reads definitions. */
+      afterImport?: () => Promise<void>;
+    },
+  ) {}
+
+  /** Jobs a previous server process left queued or running were rolled back when it died. */
+  async recover(): Promise<void> {
+    await this.deps.pool.query(
+      `UPDATE citybase.import_jobs SET status = 'failed', finished_at = now(),
+              error = 'the server stopped before this import finished; nothing was changed: submit it again'
+       WHERE status IN ('queued', 'running')`,
+    );
+  }
+
+  async submit(req: JobRequest): Promise<number> {
+    const target = req.options.vehicle ? `vehicle:${req.options.vehicle}` : String(req.options.layer);
+    const { rows } = await this.deps.pool.query<{ id: string }>(
+      `INSERT INTO citybase.import_jobs (department_id, key_id, target, file_name, options) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+      [req.department, req.keyId, target, req.fileName, JSON.stringify(req.options)],
+    );
+    const id = Number(rows[0]!.id);
+    const previous = this.chains.get(target) ?? Promise.resolve();
+    const next = previous.then(() => this.run(id, req));
+    this.chains.set(target, next);
+    void next.finally(() => {
+      if (this.chains.get(target) === next) this.chains.delete(target);
+    });
+    return id;
+  }
+
+  async get(id: number, department: string): Promise<JobView | null> {
+    const { rows } = await this.deps.pool.query<JobView & { department_id: string }>(
+      `SELECT id::int, status, target, file_name AS file, options, progress, summary, error, coalesce(rejected, '[]') AS rejected,
+              created_at, started_at, finished_at, department_id
+       FROM citybase.import_jobs WHERE id = $1`,
+      [id],
+    );
+    const job = rows[0];
+    if (!job || job.department_id !== department) return null;
+    const { department_id: _, ...view } = job;
+    return view;
+  }
+
+  /** Stop taking jobs; running imports are cancelled (rolled back) and marked failed. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const c of this.running) c.abort();
+    await Promise.allSettled([...this.chains.values()]);
+  }
+
+  private async run(id: number, req: JobRequest): Promise<void> {
+    const { pool, log } = this.deps;
+    const controller = new AbortController();
+    this.running.add(controller);
+    let lastWrite = 0;
+    const onProgress = (p: ImportProgress) => {
+      const now = Date.now();
+      if (now - lastWrite < 1000 && p.phase === 'reading') return;
+      lastWrite = now;
+      pool.query(`UPDATE citybase.import_jobs SET progress = $2 WHERE id = $1`, [id, JSON.stringify(p)]).catch(() => {});
+    };
+    try {
+      if (this.closed) throw new ImportError('the server is shutting down', 'cancelled');
+      await pool.query(`UPDATE citybase.import_jobs SET status = 'running', started_at = now() WHERE id = $1`, [id]);
+      const options = {
+        timezone: this.deps.timezone,
+        maxSpeedKmh: this.deps.maxSpeedKmh,
+        ...req.options,
+        file: req.path,
+        fileName: req.fileName,
+        owner: req.department,
+        layersDir: this.deps.layersDir,
+        pool,
+        onProgress,
+        signal: controller.signal,
+      };
+      const summary = req.options.vehicle ? await importVehicleFile(options) : await importFile(options);
+      await this.deps.afterImport?.().catch((err: Error) => log.warn({ err: err.message }, 'refresh after import failed'));
+      const { rejected_rows: rejected, ...rest } = summary;
+      await pool.query(
+        `UPDATE citybase.import_jobs SET status = 'succeeded', finished_at = now(), summary = $2, rejected = $3 WHERE id = $1`,
+        [id, JSON.stringify(rest), JSON.stringify(rejected.slice(0, KEEP_REJECTED))],
+      );
+      log.info({ job: id, target: 'layer' in rest ? rest.layer : rest.vehicle, imported: rest.imported, rejected: rest.rejected }, 'import job succeeded');
+    } catch (err) {
+      const message = err instanceof ImportError ? err.message : 'the import failed because of an internal error (see the server log); nothing was changed';
+      if (!(err instanceof ImportError)) log.error({ err, job: id }, 'import job failed');
+      await pool
+        .query(`UPDATE citybase.import_jobs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [id, message])
+        .catch((e: Error) => log.error({ err: e.message, job: id }, 'cannot record the failed import job'));
+    } finally {
+      this.running.delete(controller);
+      await fs.promises.rm(req.dir, { recursive: true, force: true });
+    }
+  }
+}
