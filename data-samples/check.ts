@@ -16,7 +16,7 @@ export interface TableCheck {
 
 // Rows go district by district, so PostGIS reuses the prepared district polygon from one row to the next.
 const CHECK_SQL = `
-WITH lakes AS MATERIALIZED (SELECT coalesce(ST_Buffer(ST_Union(geom), -1e-6), 'SRID=4326;POLYGON EMPTY'::geometry) AS g FROM basemap.water),
+WITH lakes AS MATERIALIZED (SELECT coalesce(ST_Buffer(ST_Union(geom), -1e-6, 'join=mitre'), 'SRID=4326;POLYGON EMPTY'::geometry) AS g FROM basemap.water),
 d AS MATERIALIZED (SELECT adcode, ST_Buffer(geom, 1e-6, 'join=mitre') AS g FROM basemap.districts),
 rows AS MATERIALIZED (
   SELECT 'basemap.streets' AS t, district_code AS d, geom, NULL::geometry AS parent FROM basemap.streets
@@ -39,14 +39,19 @@ rows AS MATERIALIZED (
   UNION ALL SELECT 'environment.noise_zones', district_code, geom, NULL FROM environment.noise_zones
   UNION ALL SELECT 'environment.water_intakes', district_code, geom, NULL FROM environment.water_intakes
   ORDER BY 2, 1
+),
+-- The predicates are evaluated in that order, before grouping (a sort would carry the district polygons along).
+flags AS MATERIALIZED (
+  SELECT r.t,
+         NOT ST_IsValid(r.geom) AS invalid,
+         r.d IS NOT NULL AND NOT ST_Covers(d.g, r.geom) AS outside,
+         ST_Intersects(lakes.g, r.geom) AS in_lake,
+         r.parent IS NOT NULL AND NOT ST_Covers(r.parent, r.geom) AND NOT ST_Covers(ST_Buffer(r.parent, 1e-6, 'join=mitre'), r.geom) AS orphan
+  FROM rows r LEFT JOIN d ON d.adcode = r.d CROSS JOIN lakes
 )
-SELECT r.t AS table, count(*)::int AS rows,
-       count(*) FILTER (WHERE NOT ST_IsValid(r.geom))::int AS invalid,
-       count(*) FILTER (WHERE r.d IS NOT NULL AND NOT ST_Covers(d.g, r.geom))::int AS outside,
-       count(*) FILTER (WHERE ST_Intersects(lakes.g, r.geom))::int AS in_lake,
-       count(*) FILTER (WHERE r.parent IS NOT NULL AND NOT ST_Covers(ST_Buffer(r.parent, 1e-6, 'join=mitre'), r.geom))::int AS orphan
-FROM rows r LEFT JOIN d ON d.adcode = r.d CROSS JOIN lakes
-GROUP BY r.t ORDER BY r.t`;
+SELECT t AS table, count(*)::int AS rows, count(*) FILTER (WHERE invalid)::int AS invalid, count(*) FILTER (WHERE outside)::int AS outside,
+       count(*) FILTER (WHERE in_lake)::int AS in_lake, count(*) FILTER (WHERE orphan)::int AS orphan
+FROM flags GROUP BY t ORDER BY t`;
 
 export async function checkSamples(client: pg.ClientBase | pg.Pool): Promise<TableCheck[]> {
   return (await client.query<TableCheck>(CHECK_SQL)).rows;
