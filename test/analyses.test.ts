@@ -117,7 +117,7 @@ for (const row of GB3838)
         const want = expectedClass(row, v);
         const got = await classOf(row.type, { [row.factor]: v });
         t.is(got.class, want, `${row.factor} = ${v}`);
-        t.is(got.class_label, LABELS[want - 1]);
+        t.is(got.class_label, LABELS[want - 1]!);
       }
     }
   });
