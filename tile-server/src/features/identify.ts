@@ -54,7 +54,7 @@ function identifySql(t: FeatureTable): string {
 SELECT ST_Distance(${t.geometry}::geography, ${click}::geography) AS distance, ${t.featureJson(t.propertyNames)} AS feature
 FROM ${t.from} AS t
 WHERE ${t.withinMetres(click, '$3::float8')}
-ORDER BY 1, ${t.defaultOrder}
+ORDER BY 1, ${t.orderKeys.join(', ')}
 LIMIT $4::int8`;
 }
 

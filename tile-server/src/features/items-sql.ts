@@ -40,24 +40,29 @@ class Params {
 }
 
 /**
- * SQL of an items page. The text depends only on the request's shape (which parameters were given, the
- * filter's structure), never on its values, so a layer's common requests are one prepared statement each.
- * Each row is [id, Feature JSON]; the JSON is made in PostgreSQL, the server only joins the rows.
+ * SQL of an items page: one row, [the features as one JSON text joined by commas, how many were fetched]. The
+ * JSON is made and aggregated by PostgreSQL, as a raw ST_AsGeoJSON aggregate would be; the server adds the
+ * envelope and never parses it. The text depends only on the request's shape (which parameters, the filter's
+ * structure), never on its values, so a layer's common requests are one prepared statement each.
  */
 export function itemsQuery(table: FeatureTable, sel: Selection, page: Page): Query {
   const p = new Params();
   const where = conditions(table, sel, p);
   if (page.after !== null) where.push(`${table.idSql} > ${p.add(page.after, 'int8')}`);
-  const order = [
-    ...page.sortby.map((s) => `${sortKey(table, s.name)} ${s.descending ? 'DESC' : 'ASC'}`),
-    table.defaultOrder,
+  const keys = [
+    ...page.sortby.map((s) => ({ sql: table.queryable(s.name)!.sql, dir: s.descending ? ' DESC' : '' })),
+    ...table.orderKeys.map((sql) => ({ sql, dir: '' })),
   ];
+  // The page's order, once to pick the rows (LIMIT) and once to aggregate them in that order.
   const sql = `-- items of layer ${table.id}
-SELECT ${table.idSql ?? 'NULL'} AS id, ${table.featureJson(page.properties)} AS feature
-FROM ${table.from} AS t
-WHERE ${where.length ? where.join('\n  AND ') : 'TRUE'}
-ORDER BY ${order.join(', ')}
-LIMIT ${p.add(page.fetch, 'int8')}${page.offset > 0 ? ` OFFSET ${p.add(page.offset, 'int8')}` : ''}`;
+SELECT string_agg(f.feature, ',' ORDER BY ${keys.map((k, i) => `f.o${i}${k.dir}`).join(', ')}) AS features, count(*)::int AS fetched
+FROM (
+  SELECT ${table.featureJson(page.properties)} AS feature, ${keys.map((k, i) => `${k.sql} AS o${i}`).join(', ')}
+  FROM ${table.from} AS t
+  WHERE ${where.length ? where.join('\n    AND ') : 'TRUE'}
+  ORDER BY ${keys.map((k) => `${k.sql}${k.dir}`).join(', ')}
+  LIMIT ${p.add(page.fetch, 'int8')}${page.offset > 0 ? ` OFFSET ${p.add(page.offset, 'int8')}` : ''}
+) AS f`;
   return { sql, params: p.values };
 }
 
@@ -109,8 +114,4 @@ function timeConditions(column: string, dt: NonNullable<Selection['datetime']>, 
   if (dt.start) out.push(`${column} >= ${bound(dt.start)}`);
   if (dt.end) out.push(dateOnly(dt.end) ? `${column} < ${bound(dt.end)} + 1` : `${column} <= ${bound(dt.end)}`);
   return out;
-}
-
-function sortKey(table: FeatureTable, name: string): string {
-  return table.queryable(name)!.sql;
 }

@@ -78,7 +78,7 @@ function featuresSql(t: FeatureTable): string {
 SELECT ${t.featureJson(t.propertyNames)}
 FROM ${t.from} AS t
 WHERE ${t.intersects(AREA)}
-ORDER BY ${t.defaultOrder}
+ORDER BY ${t.orderKeys.join(', ')}
 LIMIT $3::int8`;
 }
 

@@ -1,0 +1,256 @@
+// `npm run bench:features`: GET /collections/bench_points/items?bbox=…&limit=1000 on the 1,000,000-point benchmark
+// table (bench/data.ts), against the raw SQL reference measured in the same run: the same selection (bbox, id
+// order, limit) aggregated by PostgreSQL with ST_AsGeoJSON, through pg as a named prepared statement. Reports
+// features/s and the ratio (target >= 0.8), then the same with a CQL2 filter. Concurrency 8, a fixed seeded list
+// of boxes over Huai'an. Env: DATABASE_URL (else an embedded cluster in a temp dir; schema bench is recreated),
+// BENCH_SECONDS (timed seconds per measurement, default 10).
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { Pool } from 'undici';
+import { startEmbeddedCluster } from '../tile-server/src/db/embedded.ts';
+import { BBOX, generateData, writeLayers } from './data.ts';
+import { cpuSeconds, mulberry32, parentOf, treeCpuSeconds } from './load.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const CONCURRENCY = 8;
+const POINTS = 1_000_000;
+const POLYGONS = 40_000;
+const LIMIT = 1000;
+const BOXES = 200;
+
+// ---- cleanup: everything started registers how to stop it; run in reverse on exit, error or signal ----
+const cleanups: Array<() => unknown> = [];
+let finishing = false;
+async function finish(code: number): Promise<never> {
+  if (!finishing) {
+    finishing = true;
+    for (const undo of cleanups.reverse()) await Promise.resolve().then(undo).catch((e: Error) => console.error(`cleanup: ${e.message}`));
+  }
+  process.exit(code);
+}
+process.on('SIGINT', () => void finish(130));
+process.on('SIGTERM', () => void finish(143));
+
+/** One request: a box and an optional filter, as URL query and as SQL parameters. */
+interface Ask {
+  bbox: [number, number, number, number];
+  filter: string | null;
+}
+
+/** Boxes of 0.03°–0.12° (a district's streets to a county seat) inside the data's extent, seeded. */
+function boxes(seed: number): Array<[number, number, number, number]> {
+  const rnd = mulberry32(seed);
+  const [w, s, e, n] = BBOX;
+  return Array.from({ length: BOXES }, () => {
+    const size = 0.03 + rnd() * 0.09;
+    const x = w + rnd() * (e - w - size);
+    const y = s + rnd() * (n - s - size);
+    return [round(x), round(y), round(x + size), round(y + size)];
+  });
+}
+const round = (v: number) => Math.round(v * 1e5) / 1e5;
+
+// The CQL2 filter and the same condition in SQL, for the second pair of measurements.
+const FILTER = 'kind IN (1, 2, 3) AND value > 250';
+const FILTER_SQL = 'kind = ANY(ARRAY[1, 2, 3]) AND value > 250';
+
+/** The reference: PostgreSQL makes the whole FeatureCollection with ST_AsGeoJSON(record), nothing else. */
+const rawSql = (where: string) => `
+SELECT '{"type":"FeatureCollection","features":[' || coalesce(string_agg(ST_AsGeoJSON(t.*), ',' ORDER BY t.id), '') || ']}' AS body,
+       count(*)::int AS n
+FROM (SELECT id, kind, name, value, geom FROM bench.points
+      WHERE ST_Intersects(geom, ST_MakeEnvelope($1, $2, $3, $4, 4326))${where ? ` AND ${where}` : ''}
+      ORDER BY id LIMIT $5) AS t`;
+
+interface Result {
+  features: number;
+  bytes: number;
+}
+type Fetch = (a: Ask) => Promise<Result>;
+
+interface Timing {
+  requests: number;
+  features: number;
+  bytes: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  serverCpu: number;
+  postgresCpu: number;
+}
+
+let postmaster: number | null = null;
+
+/** Whole passes over the list at concurrency 8 for at least SECONDS (every measurement sees the same mix). */
+async function timed(list: readonly Ask[], fetch: Fetch, serverPid: number | null): Promise<Timing> {
+  const latencies: number[] = [];
+  let [next, features, bytes] = [0, 0, 0];
+  const cpu0 = [serverPid ? cpuSeconds(serverPid) : 0, postmaster ? treeCpuSeconds(postmaster) : NaN];
+  const start = performance.now();
+  const deadline = start + SECONDS * 1000;
+  const passDone = () => next > 0 && next % list.length === 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (!(passDone() && performance.now() >= deadline)) {
+        const a = list[next++ % list.length]!;
+        const t0 = performance.now();
+        const r = await fetch(a);
+        latencies.push(performance.now() - t0);
+        features += r.features;
+        bytes += r.bytes;
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  latencies.sort((x, y) => x - y);
+  const pct = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]!;
+  return {
+    requests: latencies.length,
+    features,
+    bytes,
+    seconds,
+    p50: pct(0.5),
+    p99: pct(0.99),
+    serverCpu: serverPid ? cpuSeconds(serverPid) - cpu0[0]! : 0,
+    postgresCpu: postmaster ? treeCpuSeconds(postmaster) - cpu0[1]! : NaN,
+  };
+}
+
+function report(name: string, r: Timing): number {
+  const rate = r.features / r.seconds;
+  const perK = (cpu: number) => (Number.isNaN(cpu) || cpu === 0 ? '-' : ((cpu * 1000) / (r.features / 1000)).toFixed(1));
+  console.log(
+    `${name.padEnd(16)} ${rate.toFixed(0).padStart(8)} features/s  ${(r.requests / r.seconds).toFixed(1).padStart(6)} req/s  ` +
+      `p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ${(r.bytes / r.seconds / 2 ** 20).toFixed(1).padStart(5)} MB/s  ` +
+      `cpu ms/1000 features: server ${perK(r.serverCpu)}, postgres ${perK(r.postgresCpu)}`,
+  );
+  return rate;
+}
+
+async function startServer(env: Record<string, string>): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'server.ts')], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn', DB_POOL_MAX: String(CONCURRENCY), ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  cleanups.push(stop);
+  const ready = await new Promise<{ port: number; unavailable: Record<string, string> }>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('BENCH_SERVER ')) resolve(JSON.parse(line.slice('BENCH_SERVER '.length)));
+      else process.stderr.write(`[server] ${line}\n`);
+    });
+    void exited.then(() => reject(new Error(`the server exited before it was ready (code ${child.exitCode})`)));
+  });
+  if (ready.unavailable.bench_points) throw new Error(`bench_points not served: ${ready.unavailable.bench_points}`);
+  return { pid: child.pid!, port: ready.port, stop };
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'citybase-bench-features-'));
+  fs.chmodSync(tmp, 0o755);
+  cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  let url = process.env.DATABASE_URL;
+  if (!url) {
+    console.log(`database: embedded cluster in ${tmp}/pg`);
+    const cluster = await startEmbeddedCluster({
+      dataDir: path.join(tmp, 'pg'),
+      settings: { shared_buffers: '1GB', max_connections: '100', fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_wal_size: '4GB' },
+    });
+    cleanups.push(() => cluster.stop());
+    url = cluster.url;
+  } else console.log('database: DATABASE_URL (schema bench is dropped and recreated)');
+
+  const info = new pg.Client({ connectionString: url });
+  await info.connect();
+  const { v, pid } = (await info.query<{ v: string; pid: number }>(`SELECT current_setting('server_version') || ' / PostGIS ' || postgis_lib_version() AS v, pg_backend_pid() AS pid`)).rows[0]!;
+  const ppid = parentOf(pid);
+  postmaster = ppid && /postgres/.test(fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8')) ? ppid : null;
+  await info.end();
+  console.log(`machine: nproc ${os.availableParallelism()}, node ${process.version}, PostgreSQL ${v}`);
+
+  const took = await generateData(url, POINTS, POLYGONS);
+  console.log(`data: ${POINTS.toLocaleString('en')} points (and ${POLYGONS.toLocaleString('en')} polygons) generated in ${took.toFixed(1)} s`);
+  const layersDir = path.join(tmp, 'layers');
+  writeLayers(layersDir);
+  const plain: Ask[] = boxes(7).map((bbox) => ({ bbox, filter: null }));
+  const filtered: Ask[] = plain.map((a) => ({ ...a, filter: FILTER }));
+  console.log(`requests: ${BOXES} boxes of 0.03-0.12 degrees, limit ${LIMIT}, concurrency ${CONCURRENCY}, ${SECONDS} s per measurement\n`);
+
+  const server = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '0' });
+  const http = new Pool(`http://127.0.0.1:${server.port}`, { connections: CONCURRENCY, pipelining: 1 });
+  cleanups.push(() => http.close());
+  const raw = new pg.Pool({ connectionString: url, max: CONCURRENCY });
+  cleanups.push(() => raw.end());
+
+  // Timed clients do no more than they must: count features and bytes (pg hands over the text decoded; the
+  // HTTP body is counted as it streams, its head says how many features, nothing is parsed).
+  const viaSql: Fetch = async (a) => {
+    const text = rawSql(a.filter ? FILTER_SQL : '');
+    const res = await raw.query<[string, number]>({ name: a.filter ? 'raw-filtered' : 'raw', text, values: [...a.bbox, LIMIT], rowMode: 'array' });
+    const [body, n] = res.rows[0]!;
+    return { features: n, bytes: body.length };
+  };
+  const viaHttp: Fetch = async (a) => {
+    const q = new URLSearchParams({ bbox: a.bbox.join(','), limit: String(LIMIT), ...(a.filter ? { filter: a.filter } : {}) });
+    const res = await http.request({ path: `/collections/bench_points/items?${q}`, method: 'GET' });
+    if (res.statusCode !== 200) throw new Error(`items: HTTP ${res.statusCode} ${(await res.body.text()).slice(0, 300)}`);
+    let [bytes, features] = [0, -1];
+    for await (const chunk of res.body) {
+      if (features < 0) features = Number(/"numberReturned":(\d+)/.exec((chunk as Buffer).toString('latin1', 0, 200))![1]);
+      bytes += (chunk as Buffer).length;
+    }
+    return { features, bytes };
+  };
+
+  // Warm-up pass of each, which also checks that both return the same features for every box.
+  for (const list of [plain, filtered]) {
+    let differ = 0;
+    let total = 0;
+    for (const a of list) {
+      const text = rawSql(a.filter ? FILTER_SQL : '');
+      const [body] = (await raw.query<[string]>({ text, values: [...a.bbox, LIMIT], rowMode: 'array' })).rows[0]!;
+      const want = (JSON.parse(body) as { features: Array<{ properties: { id: number } }> }).features.map((f) => f.properties.id);
+      const q = new URLSearchParams({ bbox: a.bbox.join(','), limit: String(LIMIT), ...(a.filter ? { filter: a.filter } : {}) });
+      const got = (JSON.parse(await (await http.request({ path: `/collections/bench_points/items?${q}`, method: 'GET' })).body.text()) as {
+        features: Array<{ id: number }>;
+      }).features.map((f) => f.id);
+      if (JSON.stringify(want) !== JSON.stringify(got)) differ++;
+      total += got.length;
+    }
+    console.log(`${list[0]!.filter ? 'filtered' : 'bbox'}: ${(total / list.length).toFixed(0)} features per request on average${differ ? `; WARNING: ${differ} answers differ from the raw SQL` : ', same features as the raw SQL'}`);
+  }
+  console.log('');
+
+  const rates: Record<string, number> = {};
+  rates['raw-sql'] = report('raw-sql', await timed(plain, viaSql, null));
+  rates.server = report('server', await timed(plain, viaHttp, server.pid));
+  rates['raw-sql+filter'] = report('raw-sql+filter', await timed(filtered, viaSql, null));
+  rates['server+filter'] = report('server+filter', await timed(filtered, viaHttp, server.pid));
+
+  console.log('');
+  const ratio = (a: string, b: string, target?: number) => {
+    const r = rates[a]! / rates[b]!;
+    console.log(`${`${a}/${b}`.padEnd(30)} ${r.toFixed(2)}${target ? `  (target >= ${target})${r >= target ? '' : '  MISSED'}` : ''}`);
+  };
+  ratio('server', 'raw-sql', 0.8);
+  ratio('server+filter', 'raw-sql+filter');
+}
+
+main().then(
+  () => finish(0),
+  (err: unknown) => {
+    console.error(`bench:features failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    return finish(1);
+  },
+);
