@@ -62,18 +62,10 @@ export async function openCsv(input: InputFile, opts: CsvOptions): Promise<Featu
     async close() {},
     async *records(): AsyncGenerator<FeatureRecord> {
       const parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, bom: true });
-      const rows = readText(input.path, encoding, file, counter);
-      void (async () => {
-        try {
-          for await (const chunk of rows) if (!parser.write(chunk)) await new Promise((r) => parser.once('drain', r));
-          parser.end();
-        } catch (err) {
-          parser.destroy(err as Error);
-        }
-      })();
+      const rows = readText(input.path, encoding, file, counter, parser) as AsyncIterable<string[]>;
       let row = 0;
       try {
-        for await (const rec of parser as AsyncIterable<string[]>) {
+        for await (const rec of rows) {
           row++;
           if (row === 1 && hasHeader) continue;
           const values = attrIndexes.map((i) => rec[i]);
@@ -132,13 +124,12 @@ function countOutsideQuotes(line: string, d: string): number {
   return n;
 }
 
-/** A first row with no number in it and not WKT, over rows that have numbers, is a header. */
+/**
+ * The first row is a header unless it holds a number or WKT: coordinates are numbers, so a headerless file that
+ * can be imported at all has one in its first row.
+ */
 function isHeader(rows: string[][]): boolean {
-  const first = rows[0]!;
-  if (first.some((c) => NUMBER.test(c.trim()) || looksLikeWkt(c))) return false;
-  const names = first.map((c) => c.trim().toLowerCase());
-  if (names.some((n) => LON.includes(n) || LAT.includes(n) || WKT.includes(n))) return true;
-  return rows.length === 1 || rows.slice(1).some((r) => r.some((c) => NUMBER.test(c.trim()) || looksLikeWkt(c)));
+  return !rows[0]!.some((c) => NUMBER.test(c.trim()) || looksLikeWkt(c));
 }
 
 interface GeometryPlan {

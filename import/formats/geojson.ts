@@ -86,11 +86,12 @@ export async function openGeoJson(input: InputFile, opts: { encoding?: string | 
           out.push(single());
           firstYielded = true;
         }
-        out.push(toRecord(++row, parse(e.text, `feature ${row + 1} (character ${e.at + 1})`)));
+        const n = ++row;
+        out.push(toRecord(n, parse(e.text, `feature ${n} (character ${e.at + 1})`)));
         return out;
       };
       try {
-        for await (const chunk of text) for (const e of scanner.push(chunk)) yield* handle(e);
+        for await (const chunk of text as AsyncIterable<string>) for (const e of scanner.push(chunk)) yield* handle(e);
         scanner.end();
       } catch (err) {
         if (err instanceof JsonStructureError) throw new ImportError(`${file} is not valid GeoJSON: ${err.message}`);

@@ -77,7 +77,11 @@ export function decodeStream(encoding: string, file: string): Transform {
   });
 }
 
-/** A file's text as decoded chunks, counting bytes on the way; an error anywhere surfaces in the iteration. */
-export function readText(path: string, encoding: string, name: string, counter: { stream: Transform }): AsyncIterable<string> {
-  return pipeline(fs.createReadStream(path, { highWaterMark: 1 << 20 }), counter.stream, decodeStream(encoding, name), () => {}) as unknown as AsyncIterable<string>;
+/**
+ * A file's text as decoded chunks, counting bytes on the way, optionally through a parser; an error anywhere
+ * surfaces in the iteration, and a consumer that stops early closes the file.
+ */
+export function readText(path: string, encoding: string, name: string, counter: { stream: Transform }, parser?: NodeJS.ReadWriteStream): AsyncIterable<unknown> {
+  const stages = [fs.createReadStream(path, { highWaterMark: 1 << 20 }), counter.stream, decodeStream(encoding, name), ...(parser ? [parser] : [])];
+  return (pipeline as (...s: unknown[]) => NodeJS.ReadableStream)(...stages, () => {}) as unknown as AsyncIterable<unknown>;
 }

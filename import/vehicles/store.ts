@@ -37,12 +37,17 @@ ORDER BY fix_time
 ON CONFLICT (vehicle_id, fix_time) DO NOTHING`;
 
 /**
- * The stretch to re-derive: from the arrival at the last stop that ended before the new fixes to the departure
- * from the first stop that began after them. Stops are stable boundaries, so nothing outside changes.
+ * The stretch to re-derive. Stay points are found by a greedy left-to-right scan, so a stored stop is found again
+ * from its arrival only if the fix that ended it is older than the new fixes: the window starts at the arrival of
+ * the last such stop (or at the first fix). After the new fixes nothing is stable (a new stop may swallow an old
+ * one), so the window runs to the end of the log: backfilling old data costs a rescan of what follows it.
  */
 export const WINDOW_SQL = `
-SELECT coalesce((SELECT arrive FROM vehicles.stops WHERE vehicle_id = $1 AND leave < $2 ORDER BY leave DESC LIMIT 1), '-infinity') AS lo,
-       coalesce((SELECT leave FROM vehicles.stops WHERE vehicle_id = $1 AND arrive > $3 ORDER BY arrive LIMIT 1), 'infinity') AS hi`;
+SELECT coalesce((SELECT arrive FROM vehicles.stops
+                 WHERE vehicle_id = $1
+                   AND leave < (SELECT max(fix_time) FROM vehicles.positions WHERE vehicle_id = $1 AND fix_time < $2)
+                 ORDER BY leave DESC LIMIT 1), '-infinity') AS lo,
+       'infinity'::timestamptz AS hi`;
 
 export const WINDOW_FIXES_SQL = `
 SELECT extract(epoch FROM fix_time) * 1000 AS time, ST_X(geom) AS lon, ST_Y(geom) AS lat, speed_kmh AS "speedKmh"

@@ -12,8 +12,8 @@ import { copyFixes, INSERT_POSITIONS_SQL, replaceDerived, WINDOW_FIXES_SQL, WIND
 
 /**
  * A GPS log → the vehicle positions store, in one transaction: fixes read and cleaned, stored (partitioned by
- * month; an instant already stored is skipped, so a re-import adds nothing), and the stops and trips of the
- * stretch of time the new fixes touch derived again.
+ * month; an instant already stored is skipped, so a re-import adds nothing), and the stops and trips from just
+ * before the new fixes to the end of the log derived again.
  */
 export interface VehicleSummary {
   vehicle: string;
@@ -86,7 +86,7 @@ export async function importVehicleFile(options: ImportOptions & RunOptions): Pr
 
     const first = cleaned.fixes[0]!.time;
     const last = cleaned.fixes[cleaned.fixes.length - 1]!.time;
-    const w = (await client.query<{ lo: Date; hi: Date }>(WINDOW_SQL, [vehicle, new Date(first), new Date(last)])).rows[0]!;
+    const w = (await client.query<{ lo: Date; hi: Date }>(WINDOW_SQL, [vehicle, new Date(first)])).rows[0]!;
     const windowFixes = (await client.query<Fix>(WINDOW_FIXES_SQL, [vehicle, w.lo, w.hi])).rows.map((r, i) => ({ ...r, time: Number(r.time), row: i + 1, speedKmh: r.speedKmh ?? undefined }));
     const stay = { radiusM: opts.stopRadiusM, minSeconds: opts.stopMinSeconds };
     const stops = detectStops(windowFixes, stay);
