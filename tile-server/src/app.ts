@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import Koa from 'koa';
 import Router from '@koa/router';
 import cors from '@koa/cors';
@@ -22,6 +21,7 @@ import { operationRoutes } from './routes/operations.ts';
 import { styleRoutes } from './routes/styles.ts';
 import { tileRoutes } from './routes/tiles.ts';
 import { tilejsonRoutes, type BoundsCache } from './routes/tilejson.ts';
+import { viewerRoutes } from './routes/viewer.ts';
 import type { TileCache } from './tiles/cache.ts';
 import type { TileService } from './tiles/tile-service.ts';
 
@@ -44,8 +44,6 @@ export interface AppDeps {
   /** Import jobs (POST/GET /api/imports); the routes are left out without them. */
   imports?: ImportJobs;
 }
-
-const viewerPage = new URL('../../map-viewer/index.html', import.meta.url);
 
 /** Build the HTTP app from its parts. No I/O happens here: main.ts listens, tests call app.callback(). */
 export function createApp(deps: AppDeps): Koa<AppState> {
@@ -95,11 +93,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
   if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
-  router.get('/', async (ctx) => {
-    ctx.state.route = 'viewer';
-    ctx.type = 'html';
-    ctx.body = await readFile(viewerPage);
-  });
+  viewerRoutes(router, { publicUrl: config.PUBLIC_URL });
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {

@@ -1,0 +1,64 @@
+import type { CatalogLayer } from './catalog.ts';
+
+/**
+ * Features as the viewer handles them, whichever API they came from: the features API (`/identify`,
+ * `POST /query`, `/collections/…/items`) or the map's own rendered features (the fallback while those APIs
+ * are not on the server yet).
+ */
+export interface Hit {
+  layer: CatalogLayer;
+  id: string | number | undefined;
+  properties: Record<string, unknown>;
+  geometry: GeoJSON.Geometry | null;
+  /** Rendered features only: the pieces of the feature, one per tile it was drawn in. */
+  parts?: GeoJSON.Geometry[];
+}
+
+type Loose = Record<string, unknown>;
+const isObject = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Features out of a features-API answer: a FeatureCollection whose features name their `layer` (`/identify`),
+ * or one of a known layer (`/collections/{layer}/items`), or per-layer groups `{ layers: [{ layer, features }] }`
+ * (`POST /query`).
+ */
+export function hitsFromApi(body: unknown, catalog: Map<string, CatalogLayer>, layerId?: string): Hit[] {
+  if (!isObject(body)) return [];
+  if (Array.isArray(body.layers) && body.layers.some(isObject))
+    return body.layers.filter(isObject).flatMap((g) => hitsFromApi(g.features, catalog, String(g.layer)));
+  const features = Array.isArray(body.features) ? body.features.filter(isObject) : [];
+  return features.flatMap((f): Hit[] => {
+    const layer = catalog.get(typeof f.layer === 'string' ? f.layer : (layerId ?? ''));
+    if (!layer) return [];
+    return [
+      {
+        layer,
+        id: typeof f.id === 'number' || typeof f.id === 'string' ? f.id : undefined,
+        properties: isObject(f.properties) ? f.properties : {},
+        geometry: isObject(f.geometry) ? (f.geometry as unknown as GeoJSON.Geometry) : null,
+      },
+    ];
+  });
+}
+
+/**
+ * Units of quantities that add up over an area (people, areas, volumes, lengths of routes); a concentration,
+ * a percentage, a limit in dB or a radius does not. Layer definitions give units, not additivity, so this
+ * is decided here, from the unit and, for metres, a label saying length.
+ */
+const ADDITIVE_UNITS = new Set(['人', '个', '座', '户', '辆', 'm²', 'km²', '公顷', 'ha', '亩', 'm³', '万m³', 't', '吨', 'kW']);
+
+/** The properties worth adding up under a drawn area: quantities in an additive unit. */
+export function summable(layer: CatalogLayer): string[] {
+  return Object.entries(layer.properties)
+    .filter(([, p]) => p.unit && (ADDITIVE_UNITS.has(p.unit) || (p.unit === 'm' && /长度|length/i.test(`${p.label.zh} ${p.label.en}`))))
+    .map(([k]) => k);
+}
+
+/** The properties that name a feature, for search: `name…` columns, or those labelled 名称. */
+export function nameProperties(layer: CatalogLayer): string[] {
+  return Object.entries(layer.properties)
+    .filter(([k, p]) => /name|mc$|^mc_|title/i.test(k) || p.label.zh.includes('名称'))
+    .map(([k]) => k)
+    .filter((k) => (layer.fields?.[k] ?? 'String') === 'String');
+}

@@ -1,0 +1,6 @@
+// MapLibre runs from its TypeScript sources (see vite.config.ts) but is type-checked against its published
+// declarations: the same package and version, without type-checking MapLibre's own code here.
+declare module 'maplibre-gl-src/index.ts' {
+  export * from 'maplibre-gl';
+}
+declare module 'maplibre-gl-src/source/worker.ts';

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type { AppState } from '../app.ts';
+import { notFound } from '../errors.ts';
+
+/**
+ * The map viewer: the files `npm run build` writes to map-viewer/dist. Assets have content hashes in their
+ * names, so they are cached for a year as `immutable`; index.html names them and is revalidated every time
+ * (`no-cache` + ETag), so a new build reaches browsers at once. The build writes `.br` and `.gz` beside each
+ * text file; those bytes are sent as they are.
+ */
+export const VIEWER_DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../map-viewer/dist');
+
+const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const encodings = [
+  ['br', '.br'],
+  ['gzip', '.gz'],
+] as const;
+
+interface Representation {
+  body: Buffer;
+  etag: string;
+}
+interface Cached {
+  mtimeMs: number;
+  identity: Representation;
+  encoded: Map<string, Representation>;
+}
+
+/** Files read once per build (keyed by modification time), with their compressed forms and ETags. */
+class StaticFiles {
+  private readonly cache = new Map<string, Cached>();
+  constructor(private readonly dir: string) {}
+
+  async get(rel: string): Promise<Cached | null> {
+    const file = path.join(this.dir, rel);
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile()) return null;
+    const hit = this.cache.get(rel);
+    if (hit && hit.mtimeMs === info.mtimeMs) return hit;
+    const body = await readFile(file);
+    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    const encoded = new Map<string, Representation>();
+    for (const [name, ext] of encodings) {
+      const bytes = await readFile(file + ext).catch(() => null);
+      if (bytes) encoded.set(name, { body: bytes, etag: `${etag.slice(0, -1)}-${name}"` });
+    }
+    const entry = { mtimeMs: info.mtimeMs, identity: { body, etag }, encoded };
+    this.cache.set(rel, entry);
+    return entry;
+  }
+}
+
+function send(ctx: Context, file: Cached, type: string, cacheControl: string): void {
+  const accepted = file.encoded.size ? ctx.acceptsEncodings(...file.encoded.keys(), 'identity') : 'identity';
+  const rep = (typeof accepted === 'string' && file.encoded.get(accepted)) || file.identity;
+  if (rep !== file.identity) ctx.set('Content-Encoding', accepted as string);
+  if (file.encoded.size) ctx.vary('Accept-Encoding');
+  ctx.set('Cache-Control', cacheControl);
+  ctx.set('ETag', rep.etag);
+  ctx.type = type;
+  if (ctx.fresh) {
+    ctx.status = 304;
+    return;
+  }
+  ctx.body = rep.body;
+}
+
+/**
+ * The page may load nothing from another host (the city intranet reaches none): the browser enforces it.
+ * Tiles and the API are on this server, or under PUBLIC_URL when the catalog's URLs point there.
+ */
+function contentSecurityPolicy(publicUrl: string | undefined): string {
+  const self = publicUrl ? `'self' ${new URL(publicUrl).origin}` : `'self'`;
+  return [
+    `default-src 'self'`,
+    `script-src 'self'`,
+    `worker-src 'self'`,
+    `connect-src ${self}`,
+    `img-src 'self' data: blob:`,
+    `style-src 'self'`,
+    `font-src 'self' data:`,
+    `object-src 'none'`,
+    `base-uri 'self'`,
+    `frame-ancestors 'self'`,
+  ].join('; ');
+}
+
+export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string | undefined; dist?: string }): void {
+  const files = new StaticFiles(opts.dist ?? VIEWER_DIST);
+  const csp = contentSecurityPolicy(opts.publicUrl);
+
+  router.get('/', async (ctx) => {
+    ctx.state.route = 'viewer';
+    const index = await files.get('index.html');
+    if (!index) {
+      // Not a client error and nothing to hide: say plainly what the operator has to do.
+      ctx.status = 503;
+      ctx.body = { error: 'viewer_not_built', message: 'the map viewer is not built: run `npm run build` (npm start does it when missing)' };
+      return;
+    }
+    ctx.set('Content-Security-Policy', csp);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    send(ctx, index, 'html', 'no-cache');
+  });
+
+  router.get('/assets/:file', async (ctx) => {
+    ctx.state.route = 'viewer-asset';
+    const name = ctx.params.file!;
+    const file = ASSET_NAME.test(name) && !/\.(br|gz)$/.test(name) ? await files.get(path.join('assets', name)) : null;
+    if (!file) throw notFound('not_found', `no viewer asset ${name.slice(0, 100)}`);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    send(ctx, file, path.extname(name), IMMUTABLE);
+  });
+}
