@@ -18,13 +18,22 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT 1 + floor(pg_temp.rnd(stream, n) 
 CREATE FUNCTION pg_temp.span(r float8, lo float8, hi float8) RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT lo + r * (hi - lo) $$;
 
--- Weighted choice: r in [0, 1) picks among choices in proportion to their weights.
+-- Weighted choice: r in [0, 1) picks among choices in proportion to their weights (a loop: called per row, it is
+-- several times faster than a window query over unnest).
 CREATE FUNCTION pg_temp.pick(r float8, choices text[], weights float8[]) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT c FROM (
-    SELECT c, sum(w) OVER (ORDER BY i) AS cum, sum(w) OVER () AS total
-    FROM unnest(choices, weights) WITH ORDINALITY AS u (c, w, i)
-  ) x WHERE cum > r * total ORDER BY cum LIMIT 1
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+  total float8 := 0;
+  acc float8 := 0;
+  w float8;
+BEGIN
+  FOREACH w IN ARRAY weights LOOP total := total + w; END LOOP;
+  FOR i IN 1 .. cardinality(choices) LOOP
+    acc := acc + weights[i];
+    IF acc > r * total THEN RETURN choices[i]; END IF;
+  END LOOP;
+  RETURN choices[cardinality(choices)];
+END
 $$;
 
 CREATE FUNCTION pg_temp.scale() RETURNS float8
