@@ -346,10 +346,12 @@ test.serial('a CNEMC CSV is imported with the AQI of the standard in force on it
     '2026-03-15 00:00:00,1210A,市监测站,119.03,33.6,999,严重污染,10,8,30,28,0.8,0.7,60,50,100,90,80,70',
     // 2012 on the eve of the switch: PM2.5 80 → 107 (100 + 50 × 5/40); a new station, missing values empty.
     '2026-02-28 23:00:00,XZTEST01,测试站,119.1,33.55,,,,,30,,,,60,,,,80,',
+    // An explicit offset, written without a colon: 2026-03-14 18:00 UTC.
+    '2026-03-15T02:00+0800,XZTEST01,测试站,119.1,33.55,,,,,,,,,,,,,10,',
   ].join('\n');
   const res = await postCsv(csv, keys.sthjImport);
   t.is(res.status, 200, JSON.stringify(res.body));
-  t.like(res.body, { readings: 2, stations: 2, stationsCreated: 1, withoutAqi: 0 });
+  t.like(res.body, { readings: 3, stations: 2, stationsCreated: 1, withoutAqi: 0 });
   t.deepEqual(res.body.ignoredColumns, ['aqi', 'quality']);
   const rows = await p.sql.query<{ code: string; aqi: number; level: number; standard: string; primary_pollutants: string[] }>(
     `SELECT s.code, r.aqi, r.level, r.standard, r.primary_pollutants FROM environment.air_readings r JOIN environment.air_stations s ON s.id = r.station_id
@@ -359,6 +361,8 @@ test.serial('a CNEMC CSV is imported with the AQI of the standard in force on it
     { code: '1210A', aqi: 119, level: 3, standard: 'HJ633-2026', primary_pollutants: ['pm2_5_24h'] },
     { code: 'XZTEST01', aqi: 107, level: 3, standard: 'HJ633-2012', primary_pollutants: ['pm2_5_24h'] },
   ]);
+  const utc = await one<{ n: string }>(`SELECT count(*) AS n FROM environment.air_readings WHERE observed_at = '2026-03-14T18:00:00Z' AND aqi = 15`);
+  t.is(utc.n, '1');
   const latest = (await p.http.get('/api/env/air/stations')).body.stations.find((s: { code: string }) => s.code === '1210A');
   t.like(latest, { aqi: 119, category: '轻度污染', color: '#FF7E00' });
   const created = await one<{ district_code: string; kind: string }>(`SELECT district_code, kind FROM environment.air_stations WHERE code = 'XZTEST01'`);

@@ -74,7 +74,8 @@ function parseReadings(csv: string): { readings: Reading[]; ignored: string[] } 
     const lon = Number(cell('longitude'));
     const lat = Number(cell('latitude'));
     if (!m) return bad(`timepoint "${cell('timepoint')}" is not YYYY-MM-DD HH:mm[:ss][offset]`);
-    const observedAt = `${m[1]}T${m[2]}:${m[3]}:${m[4] ?? '00'}${m[5] ?? '+08:00'}`;
+    const offset = m[5] === undefined ? '+08:00' : m[5].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
+    const observedAt = `${m[1]}T${m[2]}:${m[3]}:${m[4] ?? '00'}${offset}`;
     if (Number.isNaN(Date.parse(observedAt))) return bad(`timepoint "${cell('timepoint')}" is not a real time`);
     if (!/^[A-Za-z0-9_-]{1,32}$/.test(station)) return bad(`stationcode "${station}" is not a station code`);
     if (!DECIMAL.test(cell('longitude').replace(/^-/, '')) || Math.abs(lon) > 180) return bad(`longitude "${cell('longitude')}" is not a longitude`);
