@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
 import { parseSrsOption, type SourceSrs } from './crs/srs.ts';
+import { withImportConnection } from './connection.ts';
 import { ImportError } from './errors.ts';
 import { openSource } from './formats/open.ts';
 import { findSidecar } from './formats/shapefile.ts';
@@ -10,7 +11,8 @@ import { checkLayerId, storedDefinition } from './load/definition.ts';
 import { publish } from './load/publish.ts';
 import { stage } from './load/stage.ts';
 import { HUAIAN_BOX } from './load/sql.ts';
-import { resolveOptions, type ImportOptions, type ImportProgress, type ImportSummary } from './options.ts';
+import type { FeatureSource } from './formats/source.ts';
+import { resolveOptions, type ImportOptions, type ImportProgress, type ImportSummary, type ResolvedOptions } from './options.ts';
 
 /**
  * One file → one layer (or one per geometry type, when split), atomically: everything from the staging table to
@@ -31,80 +33,92 @@ export async function importLayer(options: ImportOptions & RunOptions): Promise<
   if (opts.vehicle) throw new ImportError('this file is a vehicle track (--vehicle): use importVehicleFile', 'bad_option');
   const layer = opts.layer;
   if (!layer) throw new ImportError('--layer is required (the id of the layer to create or update)', 'bad_option');
-  const srsOption = opts.srs ? parseSrsOption(opts.srs) : null;
   const input = { path: opts.file, name: opts.fileName ?? path.basename(opts.file) };
 
   // The file is opened (and its CRS matched) before any lock is taken: a file that cannot be read changes nothing.
   const opened = await openSource(input, { ...opts, maxUnzippedBytes: opts.maxUnzippedMB * 2 ** 20 }, pool);
-  const { source } = opened;
-  const progress = (phase: ImportProgress['phase'], rows: number) =>
-    onProgress?.({ phase, rows, bytes: source.bytesRead(), totalBytes: source.totalBytes });
-  const client = await pool.connect();
-  let committed = false;
   try {
-    await client.query('BEGIN');
-    // The pool's statement_timeout is meant for tiles; an import may take minutes. Times without a zone are UTC.
-    await client.query(`SET LOCAL statement_timeout = 0; SET LOCAL client_min_messages = warning; SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL TimeZone = 'UTC'`);
-    await client.query(`SELECT pg_advisory_xact_lock(hashtext('citybase.import:' || $1::text))`, [layer]);
-    await checkLayerId(client, layer, opts, await storedDefinition(client, layer));
-    const fingerprint = await fileFingerprint(input.path);
-    if (opts.mode === 'append' && (await appendedBefore(client, layer, fingerprint))) {
-      await client.query('ROLLBACK');
-      committed = true;
-      return unchangedSummary(layer, opts.mode, source.format, started);
-    }
-
-    progress('reading', 0);
-    const staged = await stage(client, source, { srs: srsOption, signal, onRow: (n) => progress('reading', n) });
-    if (staged.staged === 0) throw nothingUsable(input.name, staged.read, staged.rejected);
-    progress('loading', staged.read);
-    const published = await publish(client, staged, { ...opts, layer }, input.name);
-    const rejected = [...staged.rejected, ...published.emptied.map((row) => ({ row, reason: 'invalid geometry that is empty once repaired (ST_MakeValid)' }))].sort((a, b) => a.row - b.row);
-    const rejectedTotal = staged.rejectedTotal + published.emptied.length;
-    const imported = published.parts.reduce((n, p) => n + p.imported, 0);
-    if (imported === 0) throw nothingUsable(input.name, staged.read, rejected);
-    if (opts.maxRejected !== undefined && rejectedTotal > opts.maxRejected)
-      throw new ImportError(`${rejectedTotal} rows were rejected, more than the ${opts.maxRejected} allowed (first: row ${rejected[0]?.row}: ${rejected[0]?.reason}); nothing was imported`);
-    const main = published.parts[0]!;
-    const summary: ImportSummary = {
-      layer: main.layer,
-      table: main.table,
-      mode: opts.mode,
-      format: source.format,
-      sublayer: source.sublayer,
-      read: staged.read,
-      imported,
-      rejected: rejectedTotal,
-      repaired: published.repaired + staged.fixed,
-      srid: 4326,
-      bbox: union(published.parts.map((p) => p.bbox)),
-      encoding: source.encoding,
-      source_srs: describeSrs(staged.srs),
-      geometry_type: published.parts.map((p) => p.geometryType).join(', '),
-      columns: staged.columns.map((c) => ({ name: c.name, type: c.type, source: c.source })),
-      warnings: warnings(source.warnings, staged, published.parts, imported),
-      seconds: 0,
-      ...(published.parts.length > 1
-        ? { layers: published.parts.map((p) => ({ layer: p.layer, table: p.table, imported: p.imported, geometry_type: p.geometryType })) }
-        : {}),
-      rejected_rows: rejected,
-    };
-    progress('publishing', staged.read);
-    await client.query(
-      `INSERT INTO citybase.import_log (layer, mode, sha256, file_name, summary) VALUES ($1, $2, $3, $4, $5)`,
-      [layer, opts.mode, fingerprint, input.name, JSON.stringify({ ...summary, rejected_rows: undefined })],
-    );
-    await client.query('COMMIT');
-    committed = true;
-    summary.seconds = round((performance.now() - started) / 1000, 3);
-    progress('done', staged.read);
-    return summary;
+    const run: Run = { opts: { ...opts, layer }, input, source: opened.source, started, signal, onProgress };
+    return await withImportConnection(pool, (client) => importInTransaction(client, run));
   } finally {
-    // A failed import's connection is closed rather than reused: the server rolls back whatever it held
-    // (also mid-COPY, where a ROLLBACK cannot be sent).
-    client.release(committed ? undefined : true);
     await opened.close();
   }
+}
+
+interface Run {
+  opts: ResolvedOptions & { layer: string };
+  input: { path: string; name: string };
+  source: FeatureSource;
+  started: number;
+  signal: AbortSignal | undefined;
+  onProgress: RunOptions['onProgress'];
+}
+
+/** Lock, read into the staging table, publish, log, commit: one transaction. */
+async function importInTransaction(client: pg.PoolClient, run: Run): Promise<ImportSummary> {
+  const { opts, input, source } = run;
+  const layer = opts.layer;
+  const progress = (phase: ImportProgress['phase'], rows: number) =>
+    run.onProgress?.({ phase, rows, bytes: source.bytesRead(), totalBytes: source.totalBytes });
+  await client.query('BEGIN');
+  // The pool's statement_timeout is meant for tiles; an import may take minutes. Times without a zone are UTC.
+  await client.query(`SET LOCAL statement_timeout = 0; SET LOCAL client_min_messages = warning; SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL TimeZone = 'UTC'`);
+  await client.query(`SELECT pg_advisory_xact_lock(hashtext('citybase.import:' || $1::text))`, [layer]);
+  await checkLayerId(client, layer, opts, await storedDefinition(client, layer));
+  const fingerprint = await fileFingerprint(input.path);
+  if (opts.mode === 'append' && (await appendedBefore(client, layer, fingerprint))) {
+    await client.query('ROLLBACK');
+    return unchangedSummary(layer, opts.mode, source.format, run.started);
+  }
+
+  progress('reading', 0);
+  const srs = opts.srs ? parseSrsOption(opts.srs) : null;
+  const staged = await stage(client, source, { srs, signal: run.signal, onRow: (n) => progress('reading', n) });
+  if (staged.staged === 0) throw nothingUsable(input.name, staged.read, staged.rejected);
+  progress('loading', staged.read);
+  const published = await publish(client, staged, opts, input.name);
+  const rejected = [...staged.rejected, ...published.emptied.map((row) => ({ row, reason: 'invalid geometry that is empty once repaired (ST_MakeValid)' }))].sort((a, b) => a.row - b.row);
+  const rejectedTotal = staged.rejectedTotal + published.emptied.length;
+  const imported = published.parts.reduce((n, p) => n + p.imported, 0);
+  if (imported === 0) throw nothingUsable(input.name, staged.read, rejected);
+  if (opts.maxRejected !== undefined && rejectedTotal > opts.maxRejected)
+    throw new ImportError(`${rejectedTotal} rows were rejected, more than the ${opts.maxRejected} allowed (first: row ${rejected[0]?.row}: ${rejected[0]?.reason}); nothing was imported`);
+  const main = published.parts[0]!;
+  const summary: ImportSummary = {
+    layer: main.layer,
+    table: main.table,
+    mode: opts.mode,
+    format: source.format,
+    sublayer: source.sublayer,
+    read: staged.read,
+    imported,
+    rejected: rejectedTotal,
+    repaired: published.repaired + staged.fixed,
+    srid: 4326,
+    bbox: union(published.parts.map((p) => p.bbox)),
+    encoding: source.encoding,
+    source_srs: describeSrs(staged.srs),
+    geometry_type: published.parts.map((p) => p.geometryType).join(', '),
+    columns: staged.columns.map((c) => ({ name: c.name, type: c.type, source: c.source })),
+    warnings: warnings(source.warnings, staged, published.parts, imported),
+    seconds: 0,
+    ...(published.parts.length > 1
+      ? { layers: published.parts.map((p) => ({ layer: p.layer, table: p.table, imported: p.imported, geometry_type: p.geometryType })) }
+      : {}),
+    rejected_rows: rejected,
+  };
+  progress('publishing', staged.read);
+  await client.query(`INSERT INTO citybase.import_log (layer, mode, sha256, file_name, summary) VALUES ($1, $2, $3, $4, $5)`, [
+    layer,
+    opts.mode,
+    fingerprint,
+    input.name,
+    JSON.stringify({ ...summary, rejected_rows: undefined }),
+  ]);
+  await client.query('COMMIT');
+  summary.seconds = round((performance.now() - run.started) / 1000, 3);
+  progress('done', staged.read);
+  return summary;
 }
 
 function nothingUsable(file: string, read: number, rejected: Array<{ row: number; reason: string }>): ImportError {

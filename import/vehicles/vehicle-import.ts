@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { withImportConnection } from '../connection.ts';
 import { converterFor, parseSrsOption } from '../crs/srs.ts';
 import { ImportError } from '../errors.ts';
 import type { RunOptions } from '../layer-import.ts';
@@ -61,9 +62,8 @@ export async function importVehicleFile(options: ImportOptions & RunOptions): Pr
   if (cleaned.fixes.length === 0)
     throw new ImportError(`no fix of ${input.name} could be used (${log.fixes.length} read${rejected[0] ? `; row ${rejected[0].row}: ${rejected[0].reason}` : ''})`);
 
-  const client = await pool.connect();
-  let committed = false;
-  try {
+  if (signal?.aborted) throw new ImportError('the import was cancelled', 'cancelled');
+  return withImportConnection(pool, async (client) => {
     if (signal?.aborted) throw new ImportError('the import was cancelled', 'cancelled');
     await client.query('BEGIN');
     await client.query(`SET LOCAL statement_timeout = 0; SET LOCAL client_min_messages = warning`);
@@ -125,11 +125,8 @@ export async function importVehicleFile(options: ImportOptions & RunOptions): Pr
       JSON.stringify({ ...summary, rejected_rows: undefined }),
     ]);
     await client.query('COMMIT');
-    committed = true;
     summary.seconds = Math.round(performance.now() - started) / 1000;
     onProgress?.({ phase: 'done', rows: log.fixes.length, bytes: size, totalBytes: size });
     return summary;
-  } finally {
-    client.release(committed ? undefined : true);
-  }
+  });
 }
