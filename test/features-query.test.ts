@@ -1,5 +1,7 @@
 // Identify (features under a click), POST /query (counts, sums and features inside a drawn area) and filtered
 // tiles (content, cache keys, eviction, TileJSON), each compared with what SQL says.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { binary, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
@@ -214,6 +216,36 @@ test('POST /query refuses what it cannot use: 400s naming the problem, 413, 415,
   const big = await post(huge);
   t.is(big.status, 413);
   t.is(big.body.error, 'body_too_large');
+});
+
+test('a body streamed without Content-Length is cut off at the limit, and the 413 still arrives', async (t) => {
+  const server = http.createServer(p.platform.app.callback());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const { port } = server.address() as AddressInfo;
+    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/query', headers: { 'Content-Type': 'application/json' } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, body }));
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(64 * 1024, ' ');
+      let sent = 0;
+      const pump = () => {
+        // Keep sending until the server has answered or 4 MiB went out.
+        while (sent < 4 * 1024 * 1024 && req.write(chunk)) sent += chunk.length;
+        if (sent >= 4 * 1024 * 1024) req.end();
+        else req.once('drain', () => ((sent += chunk.length), pump()));
+      };
+      req.write('{"geometry": ');
+      pump();
+    });
+    t.is(answer.status, 413);
+    t.is(JSON.parse(answer.body).error, 'body_too_large');
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
 });
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -67,6 +67,10 @@ test('the landing page links to itself, the conformance declaration and the coll
   t.truthy(rels.conformance?.endsWith('/conformance'));
   t.truthy(rels.data?.endsWith('/collections'));
   for (const href of Object.values(rels)) t.is((await p.http.get(href.replace(/^https?:\/\/[^/]+/, ''))).status, 200, href);
+  // Clients that append paths to the landing page's URL find the same documents.
+  const strip = (text: string) => ({ ...JSON.parse(text), timeStamp: undefined });
+  for (const path of ['/conformance', '/collections', '/collections/fx_points/items?limit=1'])
+    t.deepEqual(strip((await p.http.get(`/ogc${path}`)).text), strip((await p.http.get(path)).text), path);
 });
 
 /** Each advertised conformance class, and a check that the server honours it (the CQL2 ones at their simplest). */

@@ -44,12 +44,15 @@ export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
     json(ctx, 'ogc', landingPage(href(ctx)));
   });
 
-  router.get('/conformance', (ctx) => {
+  // Also under /ogc, for clients that append paths to the landing page's URL instead of following its links.
+  const at = (path: string) => [path, `/ogc${path}`];
+
+  router.get(at('/conformance'), (ctx) => {
     onlyKnown(ctx.query, ['f', 'key']);
     json(ctx, 'ogc', { conformsTo: CONFORMANCE });
   });
 
-  router.get('/collections', async (ctx) => {
+  router.get(at('/collections'), async (ctx) => {
     onlyKnown(ctx.query, ['f', 'key']);
     const h = href(ctx);
     const tables = deps.layers.list(ctx.state.principal);
@@ -60,19 +63,19 @@ export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
     });
   });
 
-  router.get('/collections/:layer', async (ctx) => {
+  router.get(at('/collections/:layer'), async (ctx) => {
     const t = deps.layers.get(ctx.params.layer!, ctx.state.principal);
     onlyKnown(ctx.query, ['f', 'key']);
     json(ctx, 'collections', collectionDocument(t, await deps.bounds.of(t.source), href(ctx)));
   });
 
-  router.get('/collections/:layer/queryables', (ctx) => {
+  router.get(at('/collections/:layer/queryables'), (ctx) => {
     const t = deps.layers.get(ctx.params.layer!, ctx.state.principal);
     onlyKnown(ctx.query, ['f', 'key']);
     json(ctx, 'queryables', queryablesDocument(t, href(ctx)), 'application/schema+json');
   });
 
-  router.get('/collections/:layer/items', async (ctx) => {
+  router.get(at('/collections/:layer/items'), async (ctx) => {
     ctx.state.route = 'items';
     const t = deps.layers.get(ctx.params.layer!, ctx.state.principal);
     const request = parseItemsRequest(t, ctx.query);
@@ -106,7 +109,7 @@ export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
     ctx.body = Buffer.concat([Buffer.from(`${head.slice(0, -1)},"features":[`), Buffer.from(page.features), Buffer.from(']}')]);
   });
 
-  router.get('/collections/:layer/items/:id', async (ctx) => {
+  router.get(at('/collections/:layer/items/:id'), async (ctx) => {
     ctx.state.route = 'item';
     const t = deps.layers.get(ctx.params.layer!, ctx.state.principal);
     onlyKnown(ctx.query, ['f', 'key']);
