@@ -33,7 +33,7 @@ export function normaliseEncoding(name: string, where: string): Encoding {
     '1252': 'windows-1252',
     'latin1': 'latin1',
   };
-  const mapped = aliases[raw] ?? (/^\d{3,5}$/.test(raw) ? `cp${raw}` : /^8859(\d+)$/.test(raw) ? `iso-8859-${raw.slice(4)}` : raw);
+  const mapped = aliases[raw] ?? (/^8859\d+$/.test(raw) ? `iso-8859-${raw.slice(4)}` : /^\d{3,5}$/.test(raw) ? `cp${raw}` : raw);
   if (!iconv.encodingExists(mapped)) throw new ImportError(`unknown encoding "${name.trim()}" (${where}); pass --encoding with e.g. gbk, utf-8, big5`, 'bad_option');
   return mapped;
 }

@@ -59,9 +59,14 @@ export function projectedHint(x: number, y: number): string {
   if (Math.abs(x) <= 90 && Math.abs(y) > 90 && Math.abs(y) <= 180)
     return `coordinates ${sample} look like latitude and longitude swapped: check which column is which (--lon/--lat)`;
   const zone = Math.floor(x / 1e6);
+  // Web mercator first when the point would be in China: a Huai'an platform sees far more 3857 than GK zone 13.
+  const lon = (x / 6378137) * (180 / Math.PI);
+  const lat = (2 * Math.atan(Math.exp(y / 6378137)) - Math.PI / 2) * (180 / Math.PI);
+  const mercatorInChina = Math.abs(x) > 1000 && lon >= 73 && lon <= 135 && lat >= 18 && lat <= 54;
   let code: number;
   let name: string;
-  if (y > 1e6 && y < 6.5e6 && x > 1e5 && x < 9e5) [code, name] = [4549, "CGCS2000 3-degree Gauss-Kruger CM 120E, Huai'an's zone"];
+  if (mercatorInChina) [code, name] = [3857, 'web mercator'];
+  else if (y > 1e6 && y < 6.5e6 && x > 1e5 && x < 9e5) [code, name] = [4549, "CGCS2000 3-degree Gauss-Kruger CM 120E, Huai'an's zone"];
   else if (y > 1e6 && y < 6.5e6 && zone >= 25 && zone <= 45) [code, name] = [4513 + zone - 25, `CGCS2000 3-degree Gauss-Kruger zone ${zone}`];
   else if (y > 1e6 && y < 6.5e6 && zone >= 13 && zone <= 23) [code, name] = [4491 + zone - 13, `CGCS2000 Gauss-Kruger zone ${zone}`];
   else if (Math.abs(x) <= 1000 && Math.abs(y) <= 1000)
