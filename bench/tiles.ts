@@ -3,6 +3,7 @@
 // seeded list of z14 and z12 tiles over Huai'an. Env: DATABASE_URL (else an embedded cluster in a temp dir),
 // BENCH_SECONDS (timed seconds per measurement, default 10).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,16 +24,23 @@ const POLYGONS = 40_000;
 
 // ---- cleanup: everything started registers how to stop it; run in reverse on exit, error or signal ----
 const cleanups: Array<() => unknown> = [];
-let finishing = false;
-async function finish(code: number): Promise<never> {
-  if (!finishing) {
-    finishing = true;
+let finishing: Promise<never> | null = null;
+let interrupted = false;
+/** Idempotent: a later call (e.g. main failing because cleanup closed its pool) waits for the first one. */
+function finish(code: number): Promise<never> {
+  finishing ??= (async () => {
     for (const undo of cleanups.reverse()) await Promise.resolve().then(undo).catch((e: Error) => console.error(`cleanup: ${e.message}`));
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return finishing;
 }
-process.on('SIGINT', () => void finish(130));
-process.on('SIGTERM', () => void finish(143));
+const interrupt = (code: number) => {
+  interrupted = true;
+  console.error('interrupted: cleaning up');
+  void finish(code);
+};
+process.on('SIGINT', () => interrupt(130));
+process.on('SIGTERM', () => interrupt(143));
 
 // ---- the server under test, in a child process ----
 interface Server {
@@ -66,17 +74,26 @@ async function startServer(env: Record<string, string>): Promise<Server> {
   return { pid: child.pid!, port: ready.port, sql: ready.sql, stop };
 }
 
-// ---- clients: each returns the bytes of one tile ----
-type Get = (t: Tile) => Promise<Buffer>;
+// ---- clients: `get` returns a tile's bytes (warm-up pass), `count` only their number (timed passes, less load) ----
+interface Client {
+  get(t: Tile): Promise<Buffer>;
+  count(t: Tile): Promise<number>;
+  close(): Promise<void>;
+}
 
-function httpClient(port: number, headers: Record<string, string> = {}): { get: Get; close(): Promise<void> } {
+function httpClient(port: number, headers: Record<string, string> = {}): Client {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
+  const request = async (t: Tile) => {
+    const res = await pool.request({ path: t.path, method: 'GET', headers });
+    if (res.statusCode === 200 || res.statusCode === 204) return res.body;
+    throw new Error(`GET ${t.path}: HTTP ${res.statusCode} ${(await res.body.text()).slice(0, 300)}`);
+  };
   return {
-    async get(t) {
-      const res = await pool.request({ path: t.path, method: 'GET', headers });
-      const body = Buffer.from(await res.body.arrayBuffer());
-      if (res.statusCode !== 200 && res.statusCode !== 204) throw new Error(`GET ${t.path}: HTTP ${res.statusCode} ${body.toString('utf8', 0, 300)}`);
-      return body;
+    get: async (t) => Buffer.from(await (await request(t)).arrayBuffer()),
+    async count(t) {
+      let n = 0;
+      for await (const chunk of await request(t)) n += (chunk as Buffer).length;
+      return n;
     },
     close: () => pool.close(),
   };
@@ -86,29 +103,32 @@ function httpClient(port: number, headers: Record<string, string> = {}): { get: 
 interface Row extends Timing {
   name: string;
   rss: number;
+  /** CPU milliseconds per tile of everything on this machine doing the work (server, client, postgres). */
+  cpuPerTile: number;
 }
 const rows = new Map<string, Row>();
 const disturbed: string[] = []; // measurements during which other processes used > 20% of a core
 const fmt = (v: number, d = 1) => v.toFixed(d);
+const digest = (bufs: Buffer[]) => bufs.reduce((h, b) => h.update(b), createHash('sha1')).digest('hex').slice(0, 12);
 
 let postmaster: number | null = null; // when the database runs on this machine: its CPU is reported too
 
-async function measure(name: string, get: Get, list: Tile[], pids: () => number[], onWarm?: (t: Tile, i: number, b: Buffer) => void): Promise<Row> {
+async function measure(name: string, client: Pick<Client, 'get' | 'count'>, list: Tile[], pids: () => number[], onWarm?: (t: Tile, i: number, b: Buffer) => void): Promise<Row> {
   await onePass(list, CONCURRENCY, async (t, i) => {
-    const body = await get(t);
+    const body = await client.get(t);
     onWarm?.(t, i, body);
   });
   const sum = (f: (pid: number) => number) => pids().reduce((a, p) => a + f(p), 0);
   const pgCpu = () => (postmaster ? treeCpuSeconds(postmaster) : NaN);
   const [server0, bench0, pg0, machine0] = [sum(cpuSeconds), process.cpuUsage(), pgCpu(), machineBusySeconds()];
-  const timing = await timedPasses(list, CONCURRENCY, SECONDS, async (t) => (await get(t)).length);
+  const timing = await timedPasses(list, CONCURRENCY, SECONDS, client.count);
   const s = timing.seconds;
   const used = process.cpuUsage(bench0);
   const bench = (used.user + used.system) / 1e6 / s;
   const server = pids().includes(process.pid) ? 0 : (sum(cpuSeconds) - server0) / s;
   const postgres = (pgCpu() - pg0) / s;
   const other = (machineBusySeconds() - machine0) / s - bench - server - (postgres || 0);
-  const row: Row = { name, ...timing, rss: sum(rssMB) };
+  const row: Row = { name, ...timing, rss: sum(rssMB), cpuPerTile: ((server + bench + (postgres || 0)) * 1000) / timing.rate };
   rows.set(name, row);
   const pct = (v: number) => `${fmt(v * 100, 0)}%`;
   const per = (v: number) => (Number.isNaN(v) || v === 0 ? '-' : fmt((v * 1000) / row.rate, 2));
@@ -173,12 +193,12 @@ async function main(): Promise<void> {
   const cold = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '0' });
   const raw = new pg.Pool({ connectionString: url, max: CONCURRENCY });
   cleanups.push(() => raw.end());
-  const rawGet: Get = async (t) => {
+  const rawGet = async (t: Tile) => {
     const res = await raw.query({ name: `bench:${t.layer}`, text: cold.sql[t.layer]!, values: [t.z, t.x, t.y], rowMode: 'array' });
     return (res.rows[0]?.[0] as Buffer | null) ?? Buffer.alloc(0);
   };
   const rawBytes: Buffer[] = [];
-  await measure('raw-sql', rawGet, list, () => [process.pid], (_t, i, b) => (rawBytes[i] = b));
+  await measure('raw-sql', { get: rawGet, count: async (t) => (await rawGet(t)).length }, list, () => [process.pid], (_t, i, b) => (rawBytes[i] = b));
   await raw.end();
   cleanups.pop();
 
@@ -187,20 +207,21 @@ async function main(): Promise<void> {
   const avg = sizes.reduce((a, b) => a + b, 0) / sizes.length;
   const sorted = [...sizes].sort((a, b) => a - b);
   console.log(
-    `            tile sizes: avg ${fmt(avg / 1024)} KB, median ${fmt(sorted[sorted.length >> 1]! / 1024)} KB, max ${fmt(sorted.at(-1)! / 1024)} KB, ${empty} empty`,
+    `${''.padEnd(11)}tile sizes: avg ${fmt(avg / 1024)} KB, median ${fmt(sorted[sorted.length >> 1]! / 1024)} KB, ` +
+      `max ${fmt(sorted.at(-1)! / 1024)} KB, ${empty} empty; sha1 of all ${digest(rawBytes)} (same data, same digest)`,
   );
 
   const httpBytes: Buffer[] = [];
   let differ = 0;
   let client = httpClient(cold.port);
-  await measure('cold', client.get, list, () => [cold.pid], (_t, i, b) => {
+  await measure('cold', client, list, () => [cold.pid], (_t, i, b) => {
     httpBytes[i] = b;
     if (!b.equals(rawBytes[i]!)) differ++;
   });
   if (differ) console.log(`WARNING: ${differ} tiles differ between the server and the raw SQL`);
   await client.close();
   client = httpClient(cold.port, { 'accept-encoding': 'gzip' });
-  await measure('cold-gzip', client.get, list, () => [cold.pid]);
+  await measure('cold-gzip', client, list, () => [cold.pid]);
   await client.close();
   await cold.stop();
 
@@ -208,11 +229,11 @@ async function main(): Promise<void> {
   const warm = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '1024' });
   differ = 0;
   client = httpClient(warm.port);
-  await measure('warm', client.get, list, () => [warm.pid], (_t, i, b) => void (b.equals(httpBytes[i]!) || differ++));
+  await measure('warm', client, list, () => [warm.pid], (_t, i, b) => void (b.equals(httpBytes[i]!) || differ++));
   if (differ) console.log(`WARNING: ${differ} cached tiles differ from the uncached ones`);
   await client.close();
   client = httpClient(warm.port, { 'accept-encoding': 'gzip' });
-  await measure('warm-gzip', client.get, list, () => [warm.pid]);
+  await measure('warm-gzip', client, list, () => [warm.pid]);
   await client.close();
   await warm.stop();
 
@@ -227,16 +248,22 @@ async function main(): Promise<void> {
     cleanups.push(() => nginx.stop());
     client = httpClient(nginx.port);
     differ = 0;
-    await measure('nginx', client.get, list, () => nginx.workers(), (_t, i, b) => void (b.equals(httpBytes[i]!) || differ++));
+    await measure('nginx', client, list, () => nginx.workers(), (_t, i, b) => void (b.equals(httpBytes[i]!) || differ++));
     if (differ) console.log(`WARNING: ${differ} tiles from nginx differ from the server's`);
     await client.close();
     await nginx.stop();
   } else console.log(`nginx: ${NGINX} is not installed (Debian package nginx-light); skipped`);
 
   console.log('');
+  // On a saturated machine throughput is the inverse of CPU per tile: that ratio holds even when others disturb.
   const ratio = (a: string, b: string, target: number) => {
     const [x, y] = [rows.get(a), rows.get(b)];
-    if (x && y) console.log(`${`${a}/${b}`.padEnd(13)} ${fmt(x.rate / y.rate, 2)}  (target >= ${target})${x.rate / y.rate >= target ? '' : '  MISSED'}`);
+    if (!x || !y) return;
+    const r = x.rate / y.rate;
+    console.log(
+      `${`${a}/${b}`.padEnd(13)} ${fmt(r, 2)}  (target >= ${target})${r >= target ? '' : '  MISSED'}` +
+        `   by cpu per tile: ${fmt(y.cpuPerTile / x.cpuPerTile, 2)} (${fmt(x.cpuPerTile, 2)} vs ${fmt(y.cpuPerTile, 2)} ms)`,
+    );
   };
   ratio('cold', 'raw-sql', 0.85);
   ratio('warm', 'nginx', 0.5);
@@ -246,7 +273,7 @@ async function main(): Promise<void> {
 main().then(
   () => finish(0),
   (err: unknown) => {
-    console.error(`bench:tiles failed: ${err instanceof Error ? err.message : String(err)}`);
+    if (!interrupted) console.error(`bench:tiles failed: ${err instanceof Error ? err.message : String(err)}`);
     return finish(1);
   },
 );

@@ -21,7 +21,7 @@ export function tileRoutes(router: Router<AppState>, tiles: TileService, cache: 
     const sources = tiles.atZoom(tiles.sources(ctx.params.layers!, ctx.state.principal), coord.z);
     // After the access check: a filter is checked only against a layer the caller may see.
     const filter = tileFilter(layers, sources, ctx.query, ctx.state.principal);
-    const tile = await tiles.tile(sources, coord, clientGone(ctx), filter);
+    const tile = await tiles.tile(sources, coord, () => clientGone(ctx), filter);
     await send(ctx, tile, cache, tileKey(sources.map((s) => s.meta.id), coord, filter), cacheControl);
   });
 }

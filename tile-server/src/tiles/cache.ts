@@ -5,6 +5,8 @@ import { inRange, rangeSize, tilesCovering, type LonLatBox, type TileCoord } fro
 export interface CachedTile {
   readonly raw: Buffer;
   readonly etag: string;
+  /** Kept in the cache: its compressed forms are made once and served many times, so they may cost more. */
+  readonly kept: boolean;
   gzip?: Buffer;
   br?: Buffer;
 }

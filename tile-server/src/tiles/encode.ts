@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { CachedTile } from './cache.ts';
@@ -26,9 +26,10 @@ export function negotiate(acceptEncoding: string | undefined): Encoding {
   return 'identity';
 }
 
-/** A tile as it will be cached: raw bytes and a strong validator derived from them (same data, same ETag). */
-export function makeTile(raw: Buffer): CachedTile {
-  return { raw, etag: createHash('sha1').update(raw).digest('base64url') };
+/** A tile: raw bytes and a strong validator derived from them (same data, same ETag), cached or not. */
+export function makeTile(raw: Buffer, kept = true): CachedTile {
+  // crypto.hash: the one-shot form, without a Hash object per tile.
+  return { raw, etag: hash('sha1', raw, 'base64url'), kept };
 }
 
 /**
@@ -39,12 +40,13 @@ export async function encoded(tile: CachedTile, want: Encoding): Promise<{ body:
   if (want === 'identity' || tile.raw.length < MIN_COMPRESS_BYTES) return { body: tile.raw, encoding: 'identity', added: false };
   if (want === 'br') {
     if (tile.br) return { body: tile.br, encoding: 'br', added: false };
-    // Quality 5: most of brotli's gain over gzip at gzip's speed; 11 (the default) is far too slow per request.
-    tile.br = await brotli(tile.raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 5 } });
+    // Quality 5 for a tile made once and served from memory many times: most of brotli's gain at gzip's speed
+    // (11, the default, is far too slow). A tile made for one response only gets the cheapest setting.
+    tile.br = await brotli(tile.raw, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: tile.kept ? 5 : 1 } });
     return { body: tile.br, encoding: 'br', added: true };
   }
   if (tile.gzip) return { body: tile.gzip, encoding: 'gzip', added: false };
-  tile.gzip = await gzip(tile.raw, { level: 6 });
+  tile.gzip = await gzip(tile.raw, { level: tile.kept ? 6 : 1 });
   return { body: tile.gzip, encoding: 'gzip', added: true };
 }
 

@@ -66,7 +66,11 @@ export class TileService {
   }
 
   /** A tile of the layers; with `filter` (one table layer, compiled for it), only the features it keeps. */
-  async tile(sources: TileSource[], coord: TileCoord, signal: AbortSignal, filter?: FeatureFilter): Promise<CachedTile> {
+  /**
+   * `gone` makes the signal that fires when the client leaves. It is asked for only on a miss: a cache hit has
+   * nothing to cancel, and the listener it would set up costs measurable time on the hottest path.
+   */
+  async tile(sources: TileSource[], coord: TileCoord, gone: () => AbortSignal, filter?: FeatureFilter): Promise<CachedTile> {
     const ids = sources.map((s) => s.meta.id);
     const key = tileKey(ids, coord, filter);
     const cacheable = ids.every((id) => this.registry.isCacheable(id));
@@ -82,7 +86,7 @@ export class TileService {
     if (!flight) {
       const controller = new AbortController();
       const epoch = this.cache.epochOf(ids);
-      const promise = this.query(sources, coord, controller.signal, filter).then((tile) => {
+      const promise = this.query(sources, coord, controller.signal, filter, cacheable && this.cache.active).then((tile) => {
         if (cacheable) this.cache.set(key, ids, coord, tile, epoch);
         return tile;
       });
@@ -91,7 +95,7 @@ export class TileService {
       const done = () => this.inflight.delete(key);
       promise.then(done, done);
     }
-    return this.wait(flight, signal);
+    return this.wait(flight, gone());
   }
 
   /** Wait for a shared query; the query is cancelled only when every request waiting for it has gone away. */
@@ -111,7 +115,7 @@ export class TileService {
     }
   }
 
-  private async query(sources: TileSource[], coord: TileCoord, signal: AbortSignal, filter?: FeatureFilter): Promise<CachedTile> {
+  private async query(sources: TileSource[], coord: TileCoord, signal: AbortSignal, filter: FeatureFilter | undefined, kept: boolean): Promise<CachedTile> {
     const parts = await Promise.all(
       sources.map((s) => {
         this.metrics.tileQueries.inc({ layer: s.meta.id });
@@ -123,6 +127,6 @@ export class TileService {
       }),
     );
     // MVT layers are independent protobuf messages: a composite tile is their concatenation.
-    return makeTile(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+    return makeTile(parts.length === 1 ? parts[0]! : Buffer.concat(parts), kept);
   }
 }
