@@ -54,7 +54,7 @@ function precompress(): Plugin {
       outDir = c.build.outDir;
     },
     closeBundle() {
-      const files = readdirSync(outDir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(js|css|html|svg|json)$/.test(f));
+      const files = readdirSync(outDir, { recursive: true, encoding: 'utf8' }).filter((f) => /\.(js|css|html|svg|json)$/.test(f) && !f.startsWith('.vite'));
       for (const f of files) {
         const full = path.join(outDir, f);
         const raw = readFileSync(full);
@@ -76,6 +76,8 @@ export default defineConfig({
     outDir: path.join(here, 'dist'),
     emptyOutDir: true,
     assetsDir: 'assets',
+    // dist/.vite/manifest.json: which chunks load with the page and which later (bench:viewer reads it).
+    manifest: true,
     target: 'es2022',
     // MapLibre is large by design; the budget is checked by bench:viewer, not by this warning.
     chunkSizeWarningLimit: 700,

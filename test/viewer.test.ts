@@ -126,6 +126,18 @@ test.serial('a click on a sample place opens its attributes under their Chinese 
   await page.context().close();
 });
 
+test.serial('a restricted layer is absent for the public and present, with its tiles, for its department\'s key', async (t) => {
+  t.is(await first.page.locator('#layer-civil_defence_key_targets').count(), 0, 'not in the public panel');
+  const { key } = await p.platform.keys.create('rfb', 'viewer test');
+  const { page, requests, errors } = await openViewer(browser, `${server.url}/?key=${key}#map=11/33.6/119.02&layers=civil_defence_key_targets`);
+  t.true(await page.locator('#layer-civil_defence_key_targets').isChecked());
+  const tiles = requests.filter((r) => r.url.includes('/tiles/civil_defence_key_targets/'));
+  t.true(tiles.length > 0, 'its tiles were asked for');
+  t.true(tiles.every((r) => new URL(r.url).searchParams.get('key') === key && (r.status === 200 || r.status === 204)), 'with the key, and served');
+  t.deepEqual(errors, []);
+  await page.context().close();
+});
+
 test.serial('without the identify API a click still shows the attributes, from the features on the map', async (t) => {
   const huaian = await place('淮安', 'Huaiyin');
   const { page } = await openViewer(browser, `${server.url}/#map=11/33.58/119.03&layers=basemap_places,basemap_prefecture`);

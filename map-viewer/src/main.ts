@@ -78,6 +78,7 @@ async function start(): Promise<void> {
     byId('panel').replaceChildren(h('p', { class: 'error', role: 'alert' }, `${t().loadFailed}${(err as Error).message}`));
     return;
   }
+  performance.mark('citybase:catalog');
   const base = await loadBaseStyle();
   const state = initialState(catalog, base);
   const built = buildStyle(catalog, base, state);
@@ -93,6 +94,8 @@ async function start(): Promise<void> {
     localIdeographFontFamily: CJK_FONTS,
     attributionControl: { compact: true },
   });
+  // For bench:viewer: the time from navigation to the first fully drawn map.
+  map.once('idle', () => performance.mark('citybase:first-idle'));
   map.addControl(new maplibre.NavigationControl({ visualizePitch: false }), 'top-right');
   map.addControl(new maplibre.ScaleControl({ unit: 'metric', maxWidth: 120 }), 'bottom-left');
 

@@ -209,8 +209,10 @@ export function differingPixels(a: { width: number; data: Uint8Array }, b: { dat
   return n;
 }
 
+/** Save a screenshot to test-results/ (a test artifact), the map freshly drawn first. */
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(artifacts, { recursive: true });
+  await mapIdle(page, 10_000).catch(() => {}); // a picture of a half-drawn map is still worth having
   await page.screenshot({ path: path.join(artifacts, `${name}.png`) });
 }
 

@@ -64,6 +64,7 @@ function send(ctx: Context, file: Cached, type: string, cacheControl: string): v
   ctx.set('Cache-Control', cacheControl);
   ctx.set('ETag', rep.etag);
   ctx.type = type;
+  ctx.status = 200; // ctx.fresh only holds for a 2xx response
   if (ctx.fresh) {
     ctx.status = 304;
     return;
