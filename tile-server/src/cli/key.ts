@@ -57,6 +57,8 @@ async function main(): Promise<number> {
     }
   } finally {
     await pool.end();
+    // Leave the cluster as we found it: stop it only if this command started it.
+    if (cluster && !cluster.reused) await cluster.stop();
   }
 }
 

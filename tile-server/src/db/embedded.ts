@@ -11,6 +11,8 @@ export interface EmbeddedCluster {
   readonly url: string;
   readonly dataDir: string;
   readonly port: number;
+  /** The last start() found the server already running (started by someone else, who owns stopping it). */
+  readonly reused: boolean;
   /** Start the server again after stop() (same port if free, else a new free port; url updates accordingly). */
   start(): Promise<void>;
   /** pg_ctl stop -m fast; idempotent. */
@@ -234,6 +236,8 @@ async function bootstrap(ctx: Ctx, port: number, password: string): Promise<void
 class Cluster implements EmbeddedCluster {
   constructor(private readonly ctx: Ctx, readonly dataDir: string, private readonly logFile: string, private readonly password: string, private currentPort = 0) {}
 
+  reused = false;
+
   get port(): number { return this.currentPort; }
   get url(): string {
     return `postgres://${SUPERUSER}:${encodeURIComponent(this.password)}@127.0.0.1:${this.currentPort}/${DATABASE}`;
@@ -241,6 +245,7 @@ class Cluster implements EmbeddedCluster {
 
   async start(): Promise<void> {
     const running = await runningPort(this.ctx, this.dataDir);
+    this.reused = running !== null;
     if (running) {
       this.ctx.log(`reusing the PostgreSQL server already running on 127.0.0.1:${running}`);
       this.currentPort = running;
