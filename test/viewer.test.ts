@@ -205,11 +205,15 @@ test.serial('the language switch changes the panel to English and is remembered'
   t.is(await page.locator('#panel-title').textContent(), '图层');
   t.is(await page.locator('label[for="theme-basemap"]').textContent(), '底图');
   t.is(await page.locator('label[for="layer-basemap_places"]').textContent(), '地名（城市）');
+  t.is(await page.locator('.maplibregl-ctrl-zoom-in').getAttribute('title'), '放大');
+  t.is(await page.locator('button[data-tool="distance"]').getAttribute('aria-label'), '测距');
   await page.locator('#lang').click();
   t.is(await page.locator('#panel-title').textContent(), 'Layers');
   t.is(await page.locator('label[for="theme-basemap"]').textContent(), 'Base map');
   t.is(await page.locator('label[for="layer-basemap_places"]').textContent(), 'Places (cities)');
   t.is(await page.evaluate(() => document.documentElement.lang), 'en');
+  t.is(await page.locator('.maplibregl-ctrl-zoom-in').getAttribute('title'), 'Zoom in');
+  t.is(await page.locator('button[data-tool="distance"]').getAttribute('aria-label'), 'Distance');
   await page.reload();
   await mapIdle(page);
   t.is(await page.locator('#panel-title').textContent(), 'Layers', 'still English after a reload');

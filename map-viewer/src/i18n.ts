@@ -58,6 +58,15 @@ const zh = {
   east: '东',
   north: '北',
   exporting: '正在导出…',
+  /** MapLibre's own control words (its `locale` option; the same keys). */
+  maplibre: {
+    'Map.Title': '地图',
+    'NavigationControl.ZoomIn': '放大',
+    'NavigationControl.ZoomOut': '缩小',
+    'NavigationControl.ResetBearing': '拖动旋转地图，单击恢复正北',
+    'Popup.Close': '关闭',
+    'AttributionControl.ToggleAttribution': '显示或隐藏数据来源',
+  } as Record<string, string>,
   themes: {
     urban: '城市管理',
     planning: '规划',
@@ -125,6 +134,14 @@ const en: Words = {
   east: 'E',
   north: 'N',
   exporting: 'Exporting…',
+  maplibre: {
+    'Map.Title': 'Map',
+    'NavigationControl.ZoomIn': 'Zoom in',
+    'NavigationControl.ZoomOut': 'Zoom out',
+    'NavigationControl.ResetBearing': 'Drag to rotate map, click to reset north',
+    'Popup.Close': 'Close popup',
+    'AttributionControl.ToggleAttribution': 'Toggle attribution',
+  },
   themes: {
     urban: 'Urban management',
     planning: 'Planning',
