@@ -3,7 +3,7 @@
  * a path prefix). An API key given to the page (`?key=…`) is carried on every request, as the server does in
  * its own TileJSON and catalog URLs.
  */
-const pageKey = new URLSearchParams(location.search).get('key');
+const pageKey = () => new URLSearchParams(location.search).get('key');
 
 export interface ApiResult<T> {
   status: number;
@@ -16,7 +16,8 @@ export interface ApiResult<T> {
 export function apiUrl(path: string, params: Record<string, string | number> = {}): string {
   const url = new URL(path, document.baseURI);
   for (const [k, v] of Object.entries(params)) url.searchParams.set(k, String(v));
-  if (pageKey) url.searchParams.set('key', pageKey);
+  const key = pageKey();
+  if (key) url.searchParams.set('key', key);
   return url.href;
 }
 

@@ -10,4 +10,3 @@ const workerPath = named.startsWith('%') ? '/src/map/worker.ts' : named;
 maplibre.setWorkerUrl(new URL(workerPath, document.baseURI).href);
 
 export { maplibre };
-export type * from 'maplibre-gl';

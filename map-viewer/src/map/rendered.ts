@@ -1,6 +1,6 @@
 import type { CatalogLayer } from '../catalog.ts';
 import type { Hit } from '../features.ts';
-import type { Map as MapLibreMap, PointLike } from './maplibre.ts';
+import type { Map as MapLibreMap, PointLike } from 'maplibre-gl';
 
 /**
  * Features drawn on the map in a screen box, one per feature (a feature cut by tile borders comes back once

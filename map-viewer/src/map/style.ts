@@ -1,5 +1,5 @@
 import { geometryFamily, type CatalogLayer } from '../catalog.ts';
-import type { LayerSpecification, SourceSpecification, StyleSpecification } from './maplibre.ts';
+import type { LayerSpecification, SourceSpecification, StyleSpecification } from 'maplibre-gl';
 import { opacityProps } from './opacity.ts';
 
 /**

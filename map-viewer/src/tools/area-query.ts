@@ -3,7 +3,7 @@ import type { CatalogLayer } from '../catalog.ts';
 import { summable, type Hit } from '../features.ts';
 import { meets } from '../geo/inside.ts';
 import { local, t } from '../i18n.ts';
-import type { Map as MapLibreMap } from '../map/maplibre.ts';
+import type { Map as MapLibreMap } from 'maplibre-gl';
 import { renderedHits } from '../map/rendered.ts';
 import { fill, formatNumber, h } from '../ui/dom.ts';
 import { Sketch, type Position } from './sketch.ts';

@@ -1,5 +1,5 @@
 import { t } from '../i18n.ts';
-import type { Map as MapLibreMap } from '../map/maplibre.ts';
+import type { Map as MapLibreMap } from 'maplibre-gl';
 import type { Tool } from './tool-host.ts';
 
 /**

@@ -1,7 +1,7 @@
 import turfArea from '@turf/area';
 import turfLength from '@turf/length';
 import { t } from '../i18n.ts';
-import type { Map as MapLibreMap } from '../map/maplibre.ts';
+import type { Map as MapLibreMap } from 'maplibre-gl';
 import { fill, formatNumber, h } from '../ui/dom.ts';
 import { Sketch, type Position, type SketchKind } from './sketch.ts';
 import type { Tool } from './tool-host.ts';

@@ -1,4 +1,4 @@
-import type { GeoJSONSource, MapMouseEvent, Map as MapLibreMap } from '../map/maplibre.ts';
+import type { GeoJSONSource, MapMouseEvent, Map as MapLibreMap } from 'maplibre-gl';
 
 /**
  * Drawing a line or a polygon on the map, for the measuring and query tools: click adds a vertex, double-click

@@ -1,5 +1,5 @@
 import { onLang, t } from '../i18n.ts';
-import type { IControl, Map as MapLibreMap } from '../map/maplibre.ts';
+import type { IControl, Map as MapLibreMap } from 'maplibre-gl';
 import { fill, h } from '../ui/dom.ts';
 import { icon } from '../ui/icons.ts';
 

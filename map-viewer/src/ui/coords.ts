@@ -1,6 +1,6 @@
 import { toGk120 } from '../geo/gk.ts';
 import { onLang, t } from '../i18n.ts';
-import type { Map as MapLibreMap } from '../map/maplibre.ts';
+import type { Map as MapLibreMap } from 'maplibre-gl';
 import { fill, h } from './dom.ts';
 
 /**

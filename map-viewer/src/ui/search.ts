@@ -2,7 +2,8 @@ import { getJson, notThereYet } from '../api.ts';
 import type { CatalogLayer } from '../catalog.ts';
 import { hitsFromApi, nameProperties, type Hit } from '../features.ts';
 import { local, onLang, t } from '../i18n.ts';
-import { maplibre, type LngLatBoundsLike, type Map as MapLibreMap } from '../map/maplibre.ts';
+import type { LngLatBoundsLike, Map as MapLibreMap } from 'maplibre-gl';
+import { maplibre } from '../map/maplibre.ts';
 import { fill, h } from './dom.ts';
 import { icon } from './icons.ts';
 
