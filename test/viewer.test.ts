@@ -249,4 +249,13 @@ test.serial('controls are reachable by keyboard with a visible focus, and the pa
   await screenshot(tablet.page, 'viewer-tablet-panel');
   t.deepEqual(tablet.errors, []);
   await tablet.page.context().close();
+
+  // An inspector taps a place: its attributes open as for a click.
+  const huaian = await place('淮安', 'Huaiyin');
+  const inspector = await openViewer(browser, `${server.url}/#map=11/33.58/119.03&layers=basemap_places`, { viewport: { width: 800, height: 1280 }, hasTouch: true, isMobile: true });
+  const at = await screenPoint(inspector.page, huaian.lon, huaian.lat);
+  await inspector.page.touchscreen.tap(at.x, at.y);
+  await inspector.page.locator('.identify tr[data-property="name_zh"]').waitFor();
+  t.is(await inspector.page.locator('.identify tr[data-property="name_zh"] td').textContent(), '淮安');
+  await inspector.page.context().close();
 });
