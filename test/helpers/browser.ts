@@ -46,7 +46,9 @@ function run(cmd: string, args: string[]): Promise<void> {
 
 /** Test files run in parallel: one builds, the others wait for it (a directory is created atomically). */
 async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = path.join(viewerDir, '.build.lock');
+  // Under node_modules/.cache: ignored by git, and gone with a fresh install if a killed run left it.
+  const lock = path.join(root, 'node_modules', '.cache', 'citybase-viewer-build.lock');
+  mkdirSync(path.dirname(lock), { recursive: true });
   for (;;) {
     try {
       mkdirSync(lock);
