@@ -54,43 +54,54 @@ export class Column {
     return this.kind === 'unknown' ? 'text' : this.kind;
   }
 
+  /** How often the type changed: a table created from a sample of the rows is only right while this stands still. */
+  changes = 0;
+
+  private widen(k: Kind): void {
+    const next = widen(this.kind, k);
+    if (next !== this.kind) {
+      this.kind = next;
+      this.changes++;
+    }
+  }
+
   /** Note a value's type; returns its text for the staging table, or null for SQL NULL. */
   observe(v: unknown): string | null {
     if (v === null || v === undefined) return null;
     switch (typeof v) {
       case 'number':
         if (!Number.isFinite(v)) {
-          this.kind = widen(this.kind, 'text');
+          this.widen('text');
           return String(v);
         }
-        this.kind = widen(this.kind, Number.isInteger(v) ? (Math.abs(v) <= 2147483647 ? 'integer' : Number.isSafeInteger(v) ? 'bigint' : 'double precision') : 'double precision');
+        this.widen(Number.isInteger(v) ? (Math.abs(v) <= 2147483647 ? 'integer' : Number.isSafeInteger(v) ? 'bigint' : 'double precision') : 'double precision');
         return String(v);
       case 'boolean':
-        this.kind = widen(this.kind, 'boolean');
+        this.widen('boolean');
         return v ? 'true' : 'false';
       case 'bigint':
-        this.kind = widen(this.kind, integerKind(String(v)));
+        this.widen(integerKind(String(v)));
         return String(v);
       case 'string': {
         if (v === '') return this.fromText ? null : '';
         // PostgreSQL's number and date input functions accept surrounding blanks: the text is staged as it is.
         const t = v.trim();
-        if (this.fromText && INT.test(t)) this.kind = widen(this.kind, integerKind(t));
-        else if (this.fromText && FLOAT.test(t) && Number.isFinite(Number(t))) this.kind = widen(this.kind, 'double precision');
+        if (this.fromText && INT.test(t)) this.widen(integerKind(t));
+        else if (this.fromText && FLOAT.test(t) && Number.isFinite(Number(t))) this.widen('double precision');
         else if (this.kind === 'date' && DATE.test(t) && !Number.isNaN(Date.parse(t))) return v;
         else if (this.kind === 'timestamptz' && TIMESTAMP.test(t) && !Number.isNaN(Date.parse(t))) return v;
-        else this.kind = widen(this.kind, 'text');
+        else this.widen('text');
         return v;
       }
       case 'object':
         if (v instanceof Date) {
-          this.kind = widen(this.kind, 'timestamptz');
+          this.widen('timestamptz');
           return v.toISOString();
         }
-        this.kind = widen(this.kind, 'jsonb');
+        this.widen('jsonb');
         return JSON.stringify(v);
       default:
-        this.kind = widen(this.kind, 'text');
+        this.widen('text');
         return String(v);
     }
   }

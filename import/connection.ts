@@ -9,16 +9,17 @@ import { ImportError } from './errors.ts';
  */
 export async function withImportConnection<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
-  client.on('error', () => {});
-  let ok = false;
+  const ignore = () => {};
+  client.on('error', ignore);
   try {
     const result = await work(client);
-    ok = true;
+    client.off('error', ignore); // back in the pool, whose own listener takes over
+    client.release();
     return result;
   } catch (err) {
+    // Destroyed, never reused: the listener stays for the errors a dying connection still emits.
+    client.release(true);
     throw connectionLost(err) ?? err;
-  } finally {
-    client.release(ok ? undefined : true);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
@@ -9,7 +9,7 @@ import { openSource } from './formats/open.ts';
 import { findSidecar } from './formats/shapefile.ts';
 import { checkLayerId, storedDefinition } from './load/definition.ts';
 import { publish } from './load/publish.ts';
-import { stage } from './load/stage.ts';
+import { DirectLoadMisfit, stage, type StageResult } from './load/stage.ts';
 import { HUAIAN_BOX } from './load/sql.ts';
 import type { FeatureSource } from './formats/source.ts';
 import { resolveOptions, type ImportOptions, type ImportProgress, type ImportSummary, type ResolvedOptions } from './options.ts';
@@ -73,7 +73,17 @@ async function importInTransaction(client: pg.PoolClient, run: Run): Promise<Imp
 
   progress('reading', 0);
   const srs = opts.srs ? parseSrsOption(opts.srs) : null;
-  const staged = await stage(client, source, { srs, signal: run.signal, onRow: (n) => progress('reading', n) });
+  const stageOnce = (directTable: string | null) => stage(client, source, { srs, directTable, signal: run.signal, onRow: (n) => progress('reading', n) });
+  // A replace may write straight into the new table; if the file turns out not to suit that, start again staged.
+  await client.query('SAVEPOINT before_load');
+  let staged: StageResult;
+  try {
+    staged = await stageOnce(opts.mode === 'replace' ? `_new_${randomBytes(6).toString('hex')}` : null);
+  } catch (err) {
+    if (!(err instanceof DirectLoadMisfit)) throw err;
+    await client.query('ROLLBACK TO SAVEPOINT before_load');
+    staged = await stageOnce(null);
+  }
   if (staged.staged === 0) throw nothingUsable(input.name, staged.read, staged.rejected);
   progress('loading', staged.read);
   const published = await publish(client, staged, opts, input.name);

@@ -173,3 +173,22 @@ test.serial('re-running a replace gives the same layer; an append adds after the
   t.true(twice.unchanged);
   t.is((await q(`SELECT count(*)::int AS n FROM imports.again`))[0]!.n, 2);
 });
+
+test.serial('points in WGS84 load straight into the new table; a row that does not fit the first 10,000 restarts the load staged, same result', async (t) => {
+  const lines = ['name,code,lon,lat'];
+  for (let i = 1; i <= 12_000; i++) lines.push(`p${i},${i === 11_000 ? 'A-11000' : i},${(118.5 + (i % 100) * 0.01).toFixed(4)},${(33 + Math.floor(i / 100) * 0.005).toFixed(4)}`);
+  const file = write('late-text.csv', `${lines.join('\n')}\n`);
+  const direct = await run(file, 'late_direct');
+  t.deepEqual(direct.columns.map((c) => [c.name, c.type]), [['name', 'text'], ['code', 'text'], ['lon', 'double precision'], ['lat', 'double precision']]);
+  // An append to a layer that does not exist yet creates it through the staging table: the same rows.
+  await run(file, 'late_staged', { mode: 'append' });
+  t.is(await layerChecksum(db.pool, 'imports.late_direct'), await layerChecksum(db.pool, 'imports.late_staged'));
+  t.deepEqual(await q(`SELECT code FROM imports.late_direct WHERE fid = 11000`), [{ code: 'A-11000' }]);
+  const clean = write('clean.csv', `${lines.filter((_, i) => i !== 11_000).join('\n')}\n`);
+  const typed = await run(clean, 'clean_direct');
+  t.is(typed.columns.find((c) => c.name === 'code')!.type, 'integer');
+  const features = Array.from({ length: 10_500 }, (_, i) => ({ type: 'Feature', properties: i === 10_400 ? { n: i, late: '新属性' } : { n: i }, geometry: { type: 'Point', coordinates: [119 + i * 1e-5, 33.5] } }));
+  const gj = await run(write('late-key.geojson', JSON.stringify({ type: 'FeatureCollection', features })), 'late_key');
+  t.deepEqual(gj.columns.map((c) => c.name), ['n', 'late']);
+  t.deepEqual(await q(`SELECT late FROM imports.late_key WHERE late IS NOT NULL`), [{ late: '新属性' }]);
+});

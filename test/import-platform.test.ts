@@ -172,7 +172,7 @@ function bigCsv(rows: number): string {
 
 async function copyRunning(): Promise<number> {
   return eventually(async () => {
-    const r = await p.sql.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'citybase-import' AND query LIKE 'COPY import_stage%'`);
+    const r = await p.sql.query(`SELECT pid FROM pg_stat_activity WHERE application_name = 'citybase-import' AND query LIKE 'COPY %'`);
     return r.rows[0]?.pid as number | undefined;
   }, 60_000, 20);
 }

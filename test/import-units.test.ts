@@ -120,8 +120,8 @@ test('EWKB out is what PostGIS writes; WKB in reads ISO and EWKB Z', (t) => {
 test('geometry cleaning: rings closed, degenerate holes dropped, rounding noise at 180° clamped, real excursions rejected', (t) => {
   const opts = { ordinates: 'auto' as const, geographic: true };
   const open = cleanGeometry({ type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1]], [[0.1, 0.1], [0.2, 0.1], [0.1, 0.1]]] }, opts);
-  t.deepEqual(open, { ok: true, geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] }, hasZ: false, droppedM: false, fixed: true });
-  t.deepEqual(cleanGeometry({ type: 'Point', coordinates: [180.00000000000006, 10] }, opts), { ok: true, geometry: { type: 'Point', coordinates: [180, 10] }, hasZ: false, droppedM: false, fixed: false });
+  t.deepEqual(open, { ok: true, geometry: { type: 'Polygon', coordinates: [[[0, 0], [1, 0], [1, 1], [0, 0]]] }, hasZ: false, droppedM: false, fixed: true, bbox: [0, 0, 1, 1] });
+  t.deepEqual(cleanGeometry({ type: 'Point', coordinates: [180.00000000000006, 10] }, opts), { ok: true, geometry: { type: 'Point', coordinates: [180, 10] }, hasZ: false, droppedM: false, fixed: false, bbox: [180, 10, 180, 10] });
   t.deepEqual(cleanGeometry({ type: 'Point', coordinates: [181, 10] }, opts), { ok: false, reason: 'longitude 181 is outside -180..180' });
   t.deepEqual(cleanGeometry({ type: 'LineString', coordinates: [[0, 0]] }, opts), { ok: false, reason: 'line has fewer than 2 positions' });
   t.deepEqual(cleanGeometry({ type: 'MultiPoint', coordinates: [] }, opts), { ok: false, reason: 'empty geometry' });

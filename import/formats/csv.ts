@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parse } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
 import iconv from 'iconv-lite';
 import { detectEncoding, normaliseEncoding } from '../encoding.ts';
@@ -8,6 +7,7 @@ import { ImportError } from '../errors.ts';
 import { looksLikeWkt, parseWkt, WktError } from '../geometry/wkt.ts';
 import type { Geometry } from '../geometry/types.ts';
 import { toXYZ } from '../geometry/xyz.ts';
+import { CsvSplitter } from './csv-splitter.ts';
 import type { FeatureRecord, FeatureSource, Field, InputFile } from './source.ts';
 import { byteCounter, readHead, readText } from './text-input.ts';
 
@@ -61,14 +61,18 @@ export async function openCsv(input: InputFile, opts: CsvOptions): Promise<Featu
     bytesRead: () => counter.bytes,
     async close() {},
     async *records(): AsyncGenerator<FeatureRecord> {
-      const parser = parse({ delimiter, relax_column_count: true, relax_quotes: true, skip_empty_lines: true, bom: true });
-      const rows = readText(input.path, encoding, file, counter, parser) as AsyncIterable<string[]>;
+      const splitter = new CsvSplitter(delimiter);
+      const text = readText(input.path, encoding, file, counter) as AsyncIterable<string>;
+      async function* records(): AsyncGenerator<string[]> {
+        for await (const chunk of text) yield* splitter.push(chunk);
+        yield* splitter.end();
+      }
       let row = 0;
       try {
-        for await (const rec of rows) {
+        for await (const rec of records()) {
           row++;
           if (row === 1 && hasHeader) continue;
-          const values = attrIndexes.map((i) => rec[i]);
+          const values = geometryPlan.wkt === undefined ? rec : attrIndexes.map((i) => rec[i]);
           if (rec.length > header.length && rec.slice(header.length).some((v) => v.trim() !== ''))
             yield { row, geometry: null, values, problem: `has ${rec.length} values but the header has ${header.length} columns` };
           else yield { row, values, ...geometryPlan.read(rec) };

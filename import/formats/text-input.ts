@@ -16,17 +16,17 @@ export async function readHead(file: string, bytes: number): Promise<Buffer> {
   }
 }
 
-/** A pass-through that counts the bytes flowing through it (progress and ETA). */
-export function byteCounter(): { stream: Transform; readonly bytes: number } {
+/** Counts the bytes read through it (progress and ETA); each read of the file gets a fresh pass-through. */
+export function byteCounter(): { stream(): Transform; readonly bytes: number } {
   let bytes = 0;
-  const stream = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
   return {
-    stream,
+    stream: () =>
+      new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          bytes += chunk.length;
+          cb(null, chunk);
+        },
+      }),
     get bytes() {
       return bytes;
     },
@@ -81,7 +81,7 @@ export function decodeStream(encoding: string, file: string): Transform {
  * A file's text as decoded chunks, counting bytes on the way, optionally through a parser; an error anywhere
  * surfaces in the iteration, and a consumer that stops early closes the file.
  */
-export function readText(path: string, encoding: string, name: string, counter: { stream: Transform }, parser?: NodeJS.ReadWriteStream): AsyncIterable<unknown> {
-  const stages = [fs.createReadStream(path, { highWaterMark: 1 << 20 }), counter.stream, decodeStream(encoding, name), ...(parser ? [parser] : [])];
+export function readText(path: string, encoding: string, name: string, counter: { stream(): Transform }, parser?: NodeJS.ReadWriteStream): AsyncIterable<unknown> {
+  const stages = [fs.createReadStream(path, { highWaterMark: 1 << 20 }), counter.stream(), decodeStream(encoding, name), ...(parser ? [parser] : [])];
   return (pipeline as (...s: unknown[]) => NodeJS.ReadableStream)(...stages, () => {}) as unknown as AsyncIterable<unknown>;
 }

@@ -16,30 +16,34 @@ export interface CleanOptions {
   convert?: ((lon: number, lat: number) => [number, number]) | undefined;
 }
 
-export type Cleaned = { ok: true; geometry: Geometry; hasZ: boolean; droppedM: boolean; fixed: boolean } | { ok: false; reason: string };
+export type Cleaned =
+  | { ok: true; geometry: Geometry; hasZ: boolean; droppedM: boolean; fixed: boolean; /** [xmin, ymin, xmax, ymax] of the cleaned positions */ bbox: Box }
+  | { ok: false; reason: string };
+
+export type Box = [number, number, number, number];
 
 class Unusable extends Error {}
 
 export function cleanGeometry(g: Geometry | null | undefined, opts: CleanOptions): Cleaned {
   if (!g) return { ok: false, reason: 'no geometry' };
+  if (g.type === 'Point' && opts.ordinates === 'auto' && g.coordinates?.length === 2) return cleanPoint(g.coordinates, opts);
   const state = { z: null as boolean | null, droppedM: false, fixed: false };
+  const box: Box = [Infinity, Infinity, -Infinity, -Infinity];
   const pos = (p: Position): Position => {
     let x = p[0]!;
     let y = p[1]!;
     if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y))
       throw new Unusable(`coordinate is not a number (${String(p[0])}, ${String(p[1])})`);
-    if (opts.geographic) {
-      // Rounding noise (180.00000000000006, common in Natural Earth) is clamped; real excursions are rejected.
-      if (x < -180 || x > 180) {
-        if (Math.abs(x) - 180 > 1e-9) throw new Unusable(`longitude ${x} is outside -180..180`);
-        x = Math.sign(x) * 180;
-      }
-      if (y < -90 || y > 90) {
-        if (Math.abs(y) - 90 > 1e-9) throw new Unusable(`latitude ${y} is outside -90..90`);
-        y = Math.sign(y) * 90;
-      }
+    if (opts.geographic && (x < -180 || x > 180 || y < -90 || y > 90)) {
+      const d = clampDegrees(x, y);
+      if (typeof d === 'string') throw new Unusable(d);
+      [x, y] = d;
     }
     if (opts.convert) [x, y] = opts.convert(x, y);
+    if (x < box[0]) box[0] = x;
+    if (y < box[1]) box[1] = y;
+    if (x > box[2]) box[2] = x;
+    if (y > box[3]) box[3] = y;
     const hasZ = opts.ordinates === 'auto' ? p.length >= 3 : opts.ordinates.z;
     if (opts.ordinates !== 'auto' && opts.ordinates.m) state.droppedM = true;
     state.z ??= hasZ;
@@ -112,9 +116,31 @@ export function cleanGeometry(g: Geometry | null | undefined, opts: CleanOptions
   try {
     const out = geometry(g);
     if (!out) return { ok: false, reason: 'empty geometry' };
-    return { ok: true, geometry: out, hasZ: state.z === true, droppedM: state.droppedM, fixed: state.fixed };
+    return { ok: true, geometry: out, hasZ: state.z === true, droppedM: state.droppedM, fixed: state.fixed, bbox: box };
   } catch (err) {
     if (err instanceof Unusable) return { ok: false, reason: err.message };
     throw err;
   }
+}
+
+/** The common case (a CSV row, a GeoJSON point) without the general walk: same rules, no allocation but the result. */
+function cleanPoint([x0, y0]: Position, opts: CleanOptions): Cleaned {
+  let x = x0!;
+  let y = y0!;
+  if (typeof x !== 'number' || typeof y !== 'number' || !Number.isFinite(x) || !Number.isFinite(y))
+    return { ok: false, reason: `coordinate is not a number (${String(x0)}, ${String(y0)})` };
+  if (opts.geographic && (x < -180 || x > 180 || y < -90 || y > 90)) {
+    const d = clampDegrees(x, y);
+    if (typeof d === 'string') return { ok: false, reason: d };
+    [x, y] = d;
+  }
+  if (opts.convert) [x, y] = opts.convert(x, y);
+  return { ok: true, geometry: { type: 'Point', coordinates: [x, y] }, hasZ: false, droppedM: false, fixed: false, bbox: [x, y, x, y] };
+}
+
+/** Rounding noise (180.00000000000006, common in Natural Earth) is clamped; real excursions are the reason. */
+function clampDegrees(x: number, y: number): [number, number] | string {
+  if (Math.abs(x) - 180 > 1e-9) return `longitude ${x} is outside -180..180`;
+  if (Math.abs(y) - 90 > 1e-9) return `latitude ${y} is outside -90..90`;
+  return [Math.max(-180, Math.min(180, x)), Math.max(-90, Math.min(90, y))];
 }

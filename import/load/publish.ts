@@ -109,9 +109,16 @@ async function publishPart(client: pg.PoolClient, staged: StageResult, opts: Res
   let fidOffset = 0;
   let imported: number;
   if (!target) {
-    const tmp = `_new_${randomBytes(6).toString('hex')}`;
-    await client.query(sql.createTableSql(sql.qualified(tmp), typmod, columns));
-    imported = (await client.query(sql.insertSql({ table: sql.qualified(tmp), columns, geometry, fidOffset: 0, repaired: p.repaired, where: p.where }), params)).rowCount ?? 0;
+    let tmp: string;
+    if (staged.direct) {
+      // The rows went straight into the new table while reading (stage.ts): only the indexes and the swap remain.
+      tmp = staged.direct;
+      imported = staged.staged;
+    } else {
+      tmp = `_new_${randomBytes(6).toString('hex')}`;
+      await client.query(sql.createTableSql(sql.qualified(tmp), typmod, columns));
+      imported = (await client.query(sql.insertSql({ table: sql.qualified(tmp), columns, geometry, fidOffset: 0, repaired: p.repaired, where: p.where }), params)).rowCount ?? 0;
+    }
     for (const statement of sql.indexSql(tmp)) await client.query(statement);
     for (const statement of sql.swapSql(tmp, p.id)) await client.query(statement);
     table = sql.qualified(p.id);
@@ -128,8 +135,7 @@ async function publishPart(client: pg.PoolClient, staged: StageResult, opts: Res
     }
   }
   await client.query(sql.WATCH_SQL, [`${ident(sql.IMPORT_SCHEMA)}.${ident(p.id)}`]);
-  type Stats = { count: number; inside: number; outside: number; xmin: number | null; ymin: number; xmax: number; ymax: number };
-  const stats = (await client.query<Stats>(sql.layerStatsSql(table), [fidOffset])).rows[0]!;
+  const stats = await partStats(client, staged, p, table, fidOffset, imported);
   const def = composeDefinition(p.id, existing, opts, {
     geometryType: typmod,
     fileName: p.fileName,
@@ -144,10 +150,29 @@ async function publishPart(client: pg.PoolClient, staged: StageResult, opts: Res
     table: `${sql.IMPORT_SCHEMA}.${p.id}`,
     imported,
     geometryType: typmod.toUpperCase(),
-    bbox: stats.xmin === null ? null : [stats.xmin, stats.ymin, stats.xmax, stats.ymax],
+    bbox: stats.bbox,
     inside: stats.inside,
     outside: stats.outside,
   };
+}
+
+/**
+ * Extent and Huai'an counts of the rows just written. When PostGIS changed no geometry (WGS84 in, nothing
+ * repaired or fixed), the figures gathered while staging are exact and a scan of the new rows is saved.
+ */
+async function partStats(client: pg.PoolClient, staged: StageResult, p: PartPlan, table: string, fidOffset: number, imported: number) {
+  const families = p.typeNames.map((t) => familyOf(geometryTypeOf(t)));
+  const extents = [...new Set(families)].map((f) => staged.extents.get(f)).filter((e) => e !== undefined);
+  if (p.wgs === 's.geom' && !p.repaired && staged.fixed === 0 && extents.reduce((n, e) => n + e.count, 0) === imported) {
+    const bbox = extents.reduce<[number, number, number, number]>(
+      (b, e) => [Math.min(b[0], e.bbox[0]), Math.min(b[1], e.bbox[1]), Math.max(b[2], e.bbox[2]), Math.max(b[3], e.bbox[3])],
+      [Infinity, Infinity, -Infinity, -Infinity],
+    );
+    return { bbox: imported ? bbox : null, inside: extents.reduce((n, e) => n + e.inside, 0), outside: extents.reduce((n, e) => n + e.outside, 0) };
+  }
+  type Stats = { inside: number; outside: number; xmin: number | null; ymin: number; xmax: number; ymax: number };
+  const s = (await client.query<Stats>(sql.layerStatsSql(table), [fidOffset])).rows[0]!;
+  return { bbox: s.xmin === null ? null : ([s.xmin, s.ymin, s.xmax, s.ymax] as [number, number, number, number]), inside: s.inside, outside: s.outside };
 }
 
 function geometryTypeOf(name: string): GeometryType {

@@ -167,8 +167,8 @@ function shortName(id: string): string {
 export function indexSql(tmp: string): string[] {
   return [
     `ALTER TABLE ${qualified(tmp)} ADD CONSTRAINT ${ident(`${tmp}_pkey`)} PRIMARY KEY (fid)`,
+    // No ANALYZE here: it would hold up the commit; autovacuum analyzes a table this size right after it.
     `CREATE INDEX ${ident(`${tmp}_geom`)} ON ${qualified(tmp)} USING gist (geom)`,
-    `ANALYZE ${qualified(tmp)}`,
   ];
 }
 
