@@ -8,6 +8,7 @@ import { proj4Params } from '../import/crs/prj.ts';
 import { parseSrsOption, projectedHint } from '../import/crs/srs.ts';
 import { detectEncoding, encodingOfLdid, normaliseEncoding } from '../import/encoding.ts';
 import { sniffDelimiter } from '../import/formats/csv.ts';
+import { CsvSplitter } from '../import/formats/csv-splitter.ts';
 import { JsonScanner, type ScanEvent } from '../import/formats/json-scanner.ts';
 import { cleanGeometry } from '../import/geometry/clean.ts';
 import { toHexEwkb } from '../import/geometry/ewkb.ts';
@@ -224,4 +225,21 @@ test('stay points: within 200 m for 180 s is a stop; trips between stops, split 
   // A two-hour hole in a drive splits it into two trips.
   const gap = [fix(1, 0, 119, 33.5), fix(2, 60, 119.01, 33.5), fix(3, 7260, 119.03, 33.5), fix(4, 7320, 119.04, 33.5)];
   t.is(detectTrips(gap, [], opts).length, 2);
+});
+
+test('CSV records: quotes, doubled quotes, delimiters and line breaks inside quotes, CRLF, wherever the chunks are cut', (t) => {
+  const text = 'a,b,c\r\n1,"x, ""y""",3\r\n\r\n2,"two\nlines",4\n5,plain "q" mid,6';
+  const expected = [
+    ['a', 'b', 'c'],
+    ['1', 'x, "y"', '3'],
+    ['2', 'two\nlines', '4'],
+    ['5', 'plain "q" mid', '6'],
+  ];
+  for (let cut = 0; cut <= text.length; cut++) {
+    const s = new CsvSplitter(',');
+    t.deepEqual([...s.push(text.slice(0, cut)), ...s.push(text.slice(cut)), ...s.end()], expected, `cut at ${cut}`);
+  }
+  const open = new CsvSplitter(',');
+  open.push('a,b\n1,"never closed\n');
+  t.throws(() => open.end(), { message: /never closed \(Quote Not Closed\)/ });
 });
