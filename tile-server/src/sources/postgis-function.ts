@@ -4,7 +4,7 @@ import type { LayerDefinition } from '../registry/definition.ts';
 import type { LonLatBox, TileCoord } from '../tiles/coords.ts';
 import { qualifiedName } from '../registry/catalog.ts';
 import { SourceResolveError } from './postgis-table.ts';
-import type { Dependency, FieldType, LayerMeta, TileSource } from './source.ts';
+import { layerMeta, type Dependency, type FieldType, type LayerMeta, type TileSource } from './source.ts';
 
 /**
  * A SQL function `fn(z integer, x integer, y integer) RETURNS bytea` that makes the whole MVT itself (clusters,
@@ -39,24 +39,7 @@ export class PostgisFunctionSource implements TileSource {
       dependencies.push({ table: name, precision: 'all' });
     }
     const fields: Record<string, FieldType> = Object.fromEntries(Object.keys(def.properties).map((k) => [k, 'String' as const]));
-    const meta: LayerMeta = {
-      id: def.id,
-      title: def.title,
-      description: def.description,
-      theme: def.theme,
-      owner: def.owner,
-      access: def.access,
-      allow: def.allow,
-      attribution: def.attribution,
-      minzoom: def.minzoom,
-      maxzoom: def.maxzoom,
-      geometryType: 'GEOMETRY',
-      fields,
-      properties: def.properties,
-      style: def.style,
-      legend: def.legend,
-      origin: 'registry',
-    };
+    const meta = layerMeta(def, 'GEOMETRY', fields, 'registry');
     const sql = `SELECT ${qualified}($1::int, $2::int, $3::int)`;
     return new PostgisFunctionSource(meta, dependencies, `tile:${def.id.slice(0, 40)}`, sql);
   }

@@ -3,7 +3,7 @@ import type { QueryRunner } from '../db/query.ts';
 import type { LayerDefinition } from '../registry/definition.ts';
 import * as catalog from '../registry/catalog.ts';
 import type { LonLatBox, TileCoord } from '../tiles/coords.ts';
-import type { Dependency, FeatureFilter, FieldType, LayerMeta, TileSource } from './source.ts';
+import { layerMeta, type Dependency, type FeatureFilter, type FieldType, type LayerMeta, type TileSource } from './source.ts';
 import { statementName } from './statements.ts';
 import { TEMPORAL_TYPES, proj4Of, validAreaOf, type TableInfo } from './table-info.ts';
 import { buildBoundsSql, buildTableTileSql, type TableSqlSpec } from './table-sql.ts';
@@ -118,24 +118,7 @@ export class PostgisTableSource implements TileSource {
       buffer: opts.buffer,
       maxFeatures: def.maxFeatures,
     };
-    const meta: LayerMeta = {
-      id: def.id,
-      title: def.title,
-      description: def.description,
-      theme: def.theme,
-      owner: def.owner,
-      access: def.access,
-      allow: def.allow,
-      attribution: def.attribution,
-      minzoom: def.minzoom,
-      maxzoom: def.maxzoom,
-      geometryType,
-      fields,
-      properties: def.properties,
-      style: def.style,
-      legend: def.legend,
-      origin,
-    };
+    const meta = layerMeta(def, geometryType, fields, origin);
     const bounds = buildBoundsSql(spec);
     // Statement names are per connection; the id keeps them apart, the fingerprint of the text makes a changed
     // definition (a contrib table altered) a new statement rather than a clash with the old one.

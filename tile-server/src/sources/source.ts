@@ -59,3 +59,14 @@ export interface TileSource {
   /** Extent of the data in degrees, or null when there is none. */
   bounds(run: QueryRunner): Promise<LonLatBox | null>;
 }
+
+/** The catalog's view of a resolved definition: the same for every source kind. */
+export function layerMeta(
+  def: LayerDefinition,
+  geometryType: string,
+  fields: Record<string, FieldType>,
+  origin: LayerMeta['origin'],
+): LayerMeta {
+  const { id, title, description, theme, owner, access, allow, attribution, minzoom, maxzoom, properties, style, legend } = def;
+  return { id, title, description, theme, owner, access, allow, attribution, minzoom, maxzoom, geometryType, fields, properties, style, legend, origin };
+}
