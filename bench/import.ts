@@ -1,7 +1,7 @@
 // `npm run bench:import`: the import pipeline against GDAL's ogr2ogr (-f PostgreSQL, PG_USE_COPY=YES) into the
 // same database in the same run: 1,000,000 seeded CSV points (name, kind, value, lon, lat) and the largest GeoJSON
 // in ../shared/data. Both build a GiST index; both run as child processes whose wall time and peak RSS are
-// measured the same way; each is run twice, alternating, and the faster run counts. gdal-bin is installed with apt
+// measured the same way; each is run two or three times, alternating, and the fastest run counts. gdal-bin is installed with apt
 // when ogr2ogr is missing. Env: DATABASE_URL (else an embedded cluster in a temp dir), BENCH_POINTS.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -127,19 +127,22 @@ async function main(): Promise<void> {
         ogr: ['-f', 'PostgreSQL', pgConnectionString(url), csv, '-nln', 'bench_ogr.points', '-overwrite', '-lco', 'GEOMETRY_NAME=geom', '-lco', 'SPATIAL_INDEX=GIST', '-a_srs', 'EPSG:4326',
           '-oo', 'X_POSSIBLE_NAMES=lon', '-oo', 'Y_POSSIBLE_NAMES=lat', '-oo', 'AUTODETECT_TYPE=YES'],
         table: ['imports.bench_points', 'bench_ogr.points'],
+        rounds: 2,
       },
       {
         name: `geojson, ${path.basename(GEOJSON)}`,
         ours: ['--import', 'tsx', 'import/cli.ts', GEOJSON, '--layer', 'bench_places', '--json'],
         ogr: ['-f', 'PostgreSQL', pgConnectionString(url), GEOJSON, '-nln', 'bench_ogr.places', '-overwrite', '-lco', 'GEOMETRY_NAME=geom', '-lco', 'SPATIAL_INDEX=GIST'],
         table: ['imports.bench_places', 'bench_ogr.places'],
+        // About a second each, so process start-up weighs in and the machine's noise more: three rounds.
+        rounds: 3,
       },
     ];
     const lines: string[] = [];
     for (const c of cases) {
       const ours: Run[] = [];
       const ogr: Run[] = [];
-      for (let round = 0; round < 2; round++) {
+      for (let round = 0; round < c.rounds; round++) {
         ogr.push(await measure(ogr2ogr, c.ogr, ogrEnv));
         ours.push(await measure(process.execPath, c.ours, oursEnv));
       }

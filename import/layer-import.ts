@@ -6,7 +6,7 @@ import { parseSrsOption, type SourceSrs } from './crs/srs.ts';
 import { withImportConnection } from './connection.ts';
 import { ImportError } from './errors.ts';
 import { openSource } from './formats/open.ts';
-import { findSidecar } from './formats/shapefile.ts';
+import { findSidecar } from './formats/sidecar.ts';
 import { checkLayerId, storedDefinition } from './load/definition.ts';
 import { publish } from './load/publish.ts';
 import { DirectLoadMisfit, stage, type StageResult } from './load/stage.ts';

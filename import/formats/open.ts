@@ -3,14 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Queryable } from '../db.ts';
 import { ImportError } from '../errors.ts';
-import { openCsv } from './csv.ts';
-import { openGeoJson } from './geojson.ts';
-import { openGeoPackage } from './geopackage.ts';
-import { openGpx } from './gpx.ts';
-import { openKml } from './kml.ts';
-import { openShapefile } from './shapefile.ts';
 import type { FeatureSource, InputFile } from './source.ts';
-import { unzip } from './zip.ts';
 
 /**
  * Which reader a file needs: by extension, else by its first bytes. A .zip (or .kmz) is unpacked safely into a
@@ -62,20 +55,21 @@ export async function openSource(input: InputFile, opts: OpenOptions, sql: Query
   return { source, close: () => source.close() };
 }
 
+/** Readers are loaded when needed: a CSV import does not carry SQLite, an XML parser and a zip reader in memory. */
 async function openKind(kind: string, input: InputFile, opts: OpenOptions, sql: Queryable): Promise<FeatureSource> {
   switch (kind) {
     case 'geojson':
-      return openGeoJson(input, opts);
+      return (await import('./geojson.ts')).openGeoJson(input, opts);
     case 'csv':
-      return openCsv(input, opts);
+      return (await import('./csv.ts')).openCsv(input, opts);
     case 'shapefile':
-      return openShapefile(input, opts, sql);
+      return (await import('./shapefile.ts')).openShapefile(input, opts, sql);
     case 'geopackage':
-      return openGeoPackage(input, opts);
+      return (await import('./geopackage.ts')).openGeoPackage(input, opts);
     case 'kml':
-      return openKml(input, opts);
+      return (await import('./kml.ts')).openKml(input, opts);
     case 'gpx':
-      return openGpx(input, opts);
+      return (await import('./gpx.ts')).openGpx(input, opts);
     default:
       throw new ImportError(`${input.name}: unknown format`);
   }
@@ -106,6 +100,7 @@ async function openZip(input: InputFile, opts: OpenOptions, sql: Queryable): Pro
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'citybase-unzip-'));
   const cleanup = () => fs.promises.rm(dir, { recursive: true, force: true });
   try {
+    const { unzip } = await import('./zip.ts');
     const files = await unzip(input.path, input.name, dir, { maxBytes: opts.maxUnzippedBytes });
     const visible = files.filter((f) => !/(^|\/)(__MACOSX|\.)/.test(f));
     const datasets = visible.filter((f) => {

@@ -6,6 +6,7 @@ import type { Queryable } from '../db.ts';
 import { ImportError } from '../errors.ts';
 import { Dbf } from './dbf.ts';
 import { ordinatesOf, readShape, ShapeError } from './shp-geometry.ts';
+import { findSidecar } from './sidecar.ts';
 import type { FeatureRecord, FeatureSource, InputFile } from './source.ts';
 
 /**
@@ -102,14 +103,6 @@ export async function openShapefile(input: InputFile, opts: { encoding?: string 
     await dbf?.close();
     throw err;
   }
-}
-
-/** The sibling file with the same base name and this extension, in any letter case. */
-export function findSidecar(file: string, ext: string): string | null {
-  const dir = path.dirname(file);
-  const stem = path.basename(file).replace(/\.[^.]+$/, '').toLowerCase();
-  const hit = fs.readdirSync(dir).find((f) => f.toLowerCase() === stem + ext);
-  return hit ? path.join(dir, hit) : null;
 }
 
 /** Reads byte ranges of the .shp through a 1 MB window: records are almost always in file order. */
