@@ -1,8 +1,9 @@
 // `npm run bench:import`: the import pipeline against GDAL's ogr2ogr (-f PostgreSQL, PG_USE_COPY=YES) into the
 // same database in the same run: 1,000,000 seeded CSV points (name, kind, value, lon, lat) and the largest GeoJSON
 // in ../shared/data. Both build a GiST index; both run as child processes whose wall time and peak RSS are
-// measured the same way; each is run two or three times, alternating, and the fastest run counts. gdal-bin is installed with apt
-// when ogr2ogr is missing. Env: DATABASE_URL (else an embedded cluster in a temp dir), BENCH_POINTS.
+// measured the same way; each is run two or three times, alternating, and the fastest run counts. gdal-bin is
+// installed with apt when ogr2ogr is missing. Env: DATABASE_URL (else an embedded cluster in a temp dir),
+// BENCH_POINTS.
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -98,6 +98,11 @@ test.serial('an uploaded zipped shapefile becomes a layer owned by the departmen
   t.is(mvt.status, 200);
   const names = decodeTile(mvt.body as Buffer, z, x, y).jiangsu!.map((f) => f.properties['地名']);
   t.true(names.includes('淮安市'));
+  // And as OGC API - Features items.
+  const items = await p.http.get('/collections/jiangsu/items?limit=20').set(auth(readKey));
+  t.is(items.status, 200);
+  t.is(items.body.features.length, 13);
+  t.true(items.body.features.some((f: { properties: Record<string, unknown> }) => f.properties['地名'] === '淮安市'));
 });
 
 test.serial('replacing a layer evicts its cached tiles: the next tile shows the new data', async (t) => {

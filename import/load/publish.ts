@@ -4,7 +4,7 @@ import { ident } from '../db.ts';
 import { ImportError } from '../errors.ts';
 import { familyOf, type Family, type GeometryType } from '../geometry/types.ts';
 import type { ResolvedOptions } from '../options.ts';
-import { composeDefinition, saveDefinition, storedDefinition } from './definition.ts';
+import { checkLayerId, composeDefinition, saveDefinition, storedDefinition } from './definition.ts';
 import type { StageResult } from './stage.ts';
 import * as sql from './sql.ts';
 
@@ -83,6 +83,8 @@ interface PartPlan {
 
 async function publishPart(client: pg.PoolClient, staged: StageResult, opts: ResolvedOptions, p: PartPlan): Promise<PartResult> {
   const existing = await storedDefinition(client, p.id);
+  // The layer's own id was checked before reading; the parts of a split get ids of their own.
+  if (p.id !== opts.layer) await checkLayerId(client, p.id, opts, existing);
   const target = opts.mode === 'append' ? await sql.describeTable(client, p.id) : null;
   const fams = new Set(p.typeNames.map((t) => familyOf(geometryTypeOf(t))));
   const single = fams.size === 1 ? [...fams][0]! : null;
