@@ -126,8 +126,9 @@ async function main(): Promise<number> {
 }
 
 function printSummary(s: Record<string, unknown>, report: string | null): void {
+  const n = (v: unknown) => Number(v ?? 0).toLocaleString('en');
   const lines = [
-    `${s.vehicle ? `vehicle ${String(s.vehicle)}` : `layer ${String(s.layer)} (${String(s.table)})`}: ${s.imported} imported, ${s.rejected} rejected${s.repaired ? `, ${s.repaired} repaired` : ''} of ${s.read} read in ${s.seconds} s`,
+    `${s.vehicle ? `vehicle ${String(s.vehicle)}` : `layer ${String(s.layer)} (${String(s.table)})`}: ${n(s.imported)} imported, ${n(s.rejected)} rejected${s.repaired ? `, ${n(s.repaired)} repaired` : ''} of ${n(s.read)} read in ${s.seconds} s`,
     `  source: ${s.format}${s.sublayer ? ` / ${s.sublayer}` : ''}, ${s.source_srs}${s.encoding ? `, encoding ${s.encoding}` : ''}`,
   ];
   if (s.geometry_type) lines.push(`  geometry: ${s.geometry_type}, bbox ${JSON.stringify(s.bbox)}`);

@@ -14,12 +14,12 @@ export class ProgressBar {
     this.last = now;
     const seconds = (now - this.started) / 1000;
     const fraction = p.totalBytes > 0 ? Math.min(1, p.bytes / p.totalBytes) : 0;
-    const width = 24;
+    const width = 20;
     const filled = Math.round(fraction * width);
     const rate = seconds > 0 ? p.rows / seconds : 0;
     const eta = fraction > 0.01 && p.phase === 'reading' ? (seconds / fraction) * (1 - fraction) : null;
     const line =
-      `${p.phase.padEnd(10)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%` +
+      `${p.phase.padEnd(10)}[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%` +
       `  ${p.rows.toLocaleString('en')} rows  ${Math.round(rate).toLocaleString('en')} rows/s` +
       (eta !== null ? `  ETA ${clock(eta)}` : '');
     this.out.write(`\r${line.slice(0, (this.out.columns ?? 100) - 1)}\x1b[K`);
