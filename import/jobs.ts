@@ -8,8 +8,9 @@ import type { ImportOptions, ImportProgress } from './options.ts';
 /**
  * Import jobs of the HTTP API, run inside the server process: persisted in citybase.import_jobs (status,
  * progress, summary, the first rejected rows), one at a time per layer or vehicle (a chain of promises per
- * target; the import's advisory lock also keeps out a CLI import of the same layer). A job interrupted by a
- * restart was rolled back with its connection: it is marked failed at the next start.
+ * target; the import's advisory lock also keeps out a CLI import of the same layer) and at most two at a time
+ * in all. A job interrupted by a restart was rolled back with its connection: it is marked failed at the next
+ * start (jobs belong to the process that accepted them: one server per database is assumed here).
  */
 export interface JobRequest {
   department: string;
@@ -37,10 +38,14 @@ export interface JobView {
 }
 
 const KEEP_REJECTED = 1000;
+/** Imports running at once in one server: each holds a pooled connection for its whole transaction, and tiles need the rest. */
+const CONCURRENT = 2;
 
 export class ImportJobs {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly running = new Set<AbortController>();
+  private readonly waiting: Array<() => void> = [];
+  private slots = CONCURRENT;
   private closed = false;
 
   constructor(
@@ -72,7 +77,7 @@ export class ImportJobs {
     );
     const id = Number(rows[0]!.id);
     const previous = this.chains.get(target) ?? Promise.resolve();
-    const next = previous.then(() => this.run(id, req));
+    const next = previous.then(() => this.slot(() => this.run(id, req)));
     this.chains.set(target, next);
     void next.finally(() => {
       if (this.chains.get(target) === next) this.chains.delete(target);
@@ -98,6 +103,19 @@ export class ImportJobs {
     this.closed = true;
     for (const c of this.running) c.abort();
     await Promise.allSettled([...this.chains.values()]);
+  }
+
+  /** Run when one of the CONCURRENT slots is free. */
+  private async slot(work: () => Promise<void>): Promise<void> {
+    if (this.slots === 0) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.slots--;
+    try {
+      await work();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.slots++;
+    }
   }
 
   private async run(id: number, req: JobRequest): Promise<void> {
