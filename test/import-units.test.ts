@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import iconv from 'iconv-lite';
@@ -16,6 +17,7 @@ import { readWkb } from '../import/geometry/wkb.ts';
 import { parseWkt, WktError } from '../import/geometry/wkt.ts';
 import { cleanFixes, haversine, type Fix } from '../import/vehicles/clean.ts';
 import { detectStops, detectTrips } from '../import/vehicles/staypoints.ts';
+import { readJt808Log } from '../import/vehicles/jt808.ts';
 import { parseFixTime } from '../import/vehicles/time.ts';
 import { DATA } from './fixtures/import/helpers.ts';
 
@@ -242,4 +244,23 @@ test('CSV records: quotes, doubled quotes, delimiters and line breaks inside quo
   const open = new CsvSplitter(',');
   open.push('a,b\n1,"never closed\n');
   t.throws(() => open.end(), { message: /never closed \(Quote Not Closed\)/ });
+});
+
+test('JT/T 808 frames: escaping undone, checksums checked, hemispheres from the status bits', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jt808-'));
+  const good = '7E0200002F01357888888800B60000000000000003015972B406CBF6B802230000000116061317571301040000000003020000EB0700050001016708B37E';
+  const flipped = good.replace('015972B4', '015972B5');
+  // The same report with status bits 2 and 3 set (south, west): checksum recomputed.
+  const bytes = Buffer.from(good.slice(2, -2), 'hex');
+  bytes[12 + 7] = 0x0f;
+  bytes[bytes.length - 1] = bytes.subarray(0, -1).reduce((x, b) => x ^ b, 0);
+  const escaped = [...bytes].flatMap((b) => (b === 0x7d ? [0x7d, 0x01] : b === 0x7e ? [0x7d, 0x02] : [b]));
+  const southWest = `7e${Buffer.from(escaped).toString('hex')}7e`;
+  const file = path.join(dir, 'log.txt');
+  fs.writeFileSync(file, `${good}\n${flipped}\n${southWest}\n`);
+  const log = readJt808Log({ path: file, name: 'log.txt' }, { timezone: 'Asia/Shanghai' });
+  t.like(log.fixes[0], { row: 1, lat: 22.639284, lon: 114.030264, time: Date.parse('2016-06-13T09:57:13Z'), speedKmh: 0, course: 1, altitudeM: 547, problem: undefined });
+  t.regex(log.fixes[1]!.problem!, /checksum .* does not match/);
+  t.like(log.fixes[2], { lat: -22.639284, lon: -114.030264 });
+  fs.rmSync(dir, { recursive: true });
 });

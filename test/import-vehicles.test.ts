@@ -147,3 +147,29 @@ test.serial('positions are partitioned by month; a vehicle belongs to the depart
   const err = await t.throwsAsync(run(taxi, 'car-180', { owner: 'jtj' }));
   t.regex(err!.message, /vehicle car-180 belongs to department dsj/);
 });
+
+test.serial('a JT/T 808 frame log: location reports and batch uploads become fixes as the test vectors decode them', async (t) => {
+  type Loc = { lat: number; lon: number; alt_m: number; speed_kmh: number; course: number; time_gmt8: string; fixed: boolean };
+  const vectors = (JSON.parse(fs.readFileSync(path.join(DATA, 'vehicles', 'jt808_test_vectors.json'), 'utf8')) as Array<{
+    hex: string;
+    decoded: { msg_id?: string; location?: Loc; batch?: { items: Loc[] } };
+  }>).filter((v) => v.decoded.msg_id); // the last vector is an escaping example, not a message
+  const file = path.join(dir, 'terminal.log');
+  fs.writeFileSync(file, `${vectors.map((v) => v.hex).join('\n')}\n`);
+  const s = await run(file, 'jt808-log');
+  const reports = vectors.flatMap((v) => (v.decoded.location ? [v.decoded.location] : (v.decoded.batch?.items ?? [])));
+  const good = reports.filter((r) => r.fixed && Math.abs(r.lat) <= 90);
+  t.is(s.format, 'jt808');
+  t.is(s.read, reports.length);
+  t.is(s.imported, good.length);
+  t.is(s.invalid, reports.length - good.length, 'unfixed reports (the swapped go-jt808 pair) are invalid');
+  t.true(s.warnings.some((w) => /carry no position/.test(w)));
+  const stored = await q<{ t: string; lon: number; lat: number; altitude_m: number; speed_kmh: number; course: number }>(
+    `SELECT to_char(fix_time AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI:SS') AS t, ST_X(geom) AS lon, ST_Y(geom) AS lat, altitude_m, speed_kmh, course
+     FROM vehicles.positions WHERE vehicle_id = 'jt808-log' ORDER BY fix_time`,
+  );
+  const expected = good
+    .map((r) => ({ t: r.time_gmt8, lon: r.lon, lat: r.lat, altitude_m: r.alt_m, speed_kmh: r.speed_kmh, course: r.course }))
+    .sort((a, b) => a.t.localeCompare(b.t));
+  t.deepEqual(stored, expected);
+});

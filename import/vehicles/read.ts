@@ -6,12 +6,14 @@ import { openCsv } from '../formats/csv.ts';
 import { gpxPoint } from '../formats/gpx.ts';
 import type { InputFile } from '../formats/source.ts';
 import { childElements, readXml } from '../formats/xml.ts';
+import { looksLikeJt808, readJt808Log } from './jt808.ts';
 import { parseFixTime } from './time.ts';
 
 /**
  * GPS logs → raw fixes, whatever the source: GPX tracks (trkpt; rtept when a file has no track), CSV logs from
- * terminals and platforms (time, lon, lat, speed km/h, course, altitude columns found by name), and GeoLife .plt
- * files (6 header lines, then lat,lon,0,altitude in feet,days,date,time in GMT).
+ * terminals and platforms (time, lon, lat, speed km/h, course, altitude columns found by name), GeoLife .plt
+ * files (6 header lines, then lat,lon,0,altitude in feet,days,date,time in GMT), and raw JT/T 808 frame logs
+ * (jt808.ts).
  */
 export interface RawFix {
   row: number;
@@ -27,9 +29,11 @@ export interface RawFix {
 }
 
 export interface FixLog {
-  format: 'gpx' | 'csv' | 'plt';
+  format: 'gpx' | 'csv' | 'plt' | 'jt808';
   encoding: string | null;
   fixes: RawFix[];
+  /** What the summary should mention about the log (e.g. frames without a position). */
+  notes?: string[];
 }
 
 const TIME = ['time', 'datetime', 'date_time', 'gps_time', 'gpstime', 'fix_time', 'fixtime', 'timestamp', 'utc', 'gpsdatetime', '定位时间', '时间', '日期时间', 'gps时间'];
@@ -42,8 +46,16 @@ export async function readFixes(input: InputFile, opts: { encoding?: string | un
   if (fs.statSync(input.path).size === 0) throw new ImportError(`${input.name} is empty (0 bytes)`);
   if (ext === '.gpx') return readGpxFixes(input, opts);
   if (ext === '.plt') return readPlt(input, opts);
+  const head = fs.readFileSync(input.path, { encoding: 'latin1' }).slice(0, 4096);
+  if (['.log', '.hex', '.jt808', '.txt', '.csv'].includes(ext) && looksLikeJt808(head)) {
+    const log = readJt808Log(input, opts);
+    const notes = [];
+    if (log.skipped) notes.push(`${log.skipped} JT/T 808 frames carry no position (registration, heartbeat, replies) and were skipped`);
+    if (log.terminals.length > 1) notes.push(`frames from ${log.terminals.length} terminals (${log.terminals.join(', ')}) were all stored as this vehicle`);
+    return { ...log, notes };
+  }
   if (['.csv', '.txt', '.tsv'].includes(ext)) return readCsvFixes(input, opts);
-  throw new ImportError(`${input.name}: vehicle tracks are read from GPX, CSV or GeoLife .plt files`, 'bad_option');
+  throw new ImportError(`${input.name}: vehicle tracks are read from GPX, CSV, GeoLife .plt or JT/T 808 frame logs`, 'bad_option');
 }
 
 function readGpxFixes(input: InputFile, opts: { encoding?: string | undefined; timezone: string }): FixLog {

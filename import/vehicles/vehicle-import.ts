@@ -30,6 +30,7 @@ export interface VehicleSummary {
   jumps: number;
   first_fix: string | null;
   last_fix: string | null;
+  /** Stops and trips derived again by this import (from just before its fixes to the end of the log). */
   stops: number;
   trips: number;
   encoding: string | null;
@@ -115,7 +116,10 @@ export async function importVehicleFile(options: ImportOptions & RunOptions): Pr
       timezone: opts.timezone,
       bbox: [Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)],
       seconds: 0,
-      warnings: cleaned.fixes.length - inserted > 0 ? [`${cleaned.fixes.length - inserted} fixes were already stored for ${vehicle} and were skipped`] : [],
+      warnings: [
+        ...(log.notes ?? []),
+        ...(cleaned.fixes.length - inserted > 0 ? [`${cleaned.fixes.length - inserted} fixes were already stored for ${vehicle} and were skipped`] : []),
+      ],
       rejected_rows: rejected.slice(0, 100_000),
     };
     await client.query(`INSERT INTO citybase.import_log (layer, mode, sha256, file_name, summary) VALUES ($1, 'vehicle', $2, $3, $4)`, [
