@@ -34,11 +34,12 @@ export async function importLayer(options: ImportOptions & RunOptions): Promise<
   const layer = opts.layer;
   if (!layer) throw new ImportError('--layer is required (the id of the layer to create or update)', 'bad_option');
   const input = { path: opts.file, name: opts.fileName ?? path.basename(opts.file) };
+  const srs = opts.srs ? parseSrsOption(opts.srs) : null;
 
   // The file is opened (and its CRS matched) before any lock is taken: a file that cannot be read changes nothing.
   const opened = await openSource(input, { ...opts, maxUnzippedBytes: opts.maxUnzippedMB * 2 ** 20 }, pool);
   try {
-    const run: Run = { opts: { ...opts, layer }, input, source: opened.source, started, signal, onProgress };
+    const run: Run = { opts: { ...opts, layer }, input, source: opened.source, srs, started, signal, onProgress };
     return await withImportConnection(pool, (client) => importInTransaction(client, run));
   } finally {
     await opened.close();
@@ -49,6 +50,7 @@ interface Run {
   opts: ResolvedOptions & { layer: string };
   input: { path: string; name: string };
   source: FeatureSource;
+  srs: SourceSrs | null;
   started: number;
   signal: AbortSignal | undefined;
   onProgress: RunOptions['onProgress'];
@@ -65,15 +67,16 @@ async function importInTransaction(client: pg.PoolClient, run: Run): Promise<Imp
   await client.query(`SET LOCAL statement_timeout = 0; SET LOCAL client_min_messages = warning; SET LOCAL maintenance_work_mem = '256MB'; SET LOCAL TimeZone = 'UTC'`);
   await client.query(`SELECT pg_advisory_xact_lock(hashtext('citybase.import:' || $1::text))`, [layer]);
   await checkLayerId(client, layer, opts, await storedDefinition(client, layer));
-  const fingerprint = await fileFingerprint(input.path);
-  if (opts.mode === 'append' && (await appendedBefore(client, layer, fingerprint))) {
+  // The file's hash goes into the import log; an append needs it first (the same file is appended once).
+  const hashing = fileFingerprint(input.path);
+  hashing.catch(() => {});
+  if (opts.mode === 'append' && (await appendedBefore(client, layer, await hashing))) {
     await client.query('ROLLBACK');
     return unchangedSummary(layer, opts.mode, source.format, run.started);
   }
 
   progress('reading', 0);
-  const srs = opts.srs ? parseSrsOption(opts.srs) : null;
-  const stageOnce = (directTable: string | null) => stage(client, source, { srs, directTable, signal: run.signal, onRow: (n) => progress('reading', n) });
+  const stageOnce = (directTable: string | null) => stage(client, source, { srs: run.srs, directTable, signal: run.signal, onRow: (n) => progress('reading', n) });
   // A replace may write straight into the new table; if the file turns out not to suit that, start again staged.
   await client.query('SAVEPOINT before_load');
   let staged: StageResult;
@@ -121,7 +124,7 @@ async function importInTransaction(client: pg.PoolClient, run: Run): Promise<Imp
   await client.query(`INSERT INTO citybase.import_log (layer, mode, sha256, file_name, summary) VALUES ($1, $2, $3, $4, $5)`, [
     layer,
     opts.mode,
-    fingerprint,
+    await hashing,
     input.name,
     JSON.stringify({ ...summary, rejected_rows: undefined }),
   ]);
