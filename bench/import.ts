@@ -1,7 +1,7 @@
 // `npm run bench:import`: the import pipeline against GDAL's ogr2ogr (-f PostgreSQL, PG_USE_COPY=YES) into the
 // same database in the same run: 1,000,000 seeded CSV points (name, kind, value, lon, lat) and the largest GeoJSON
 // in ../shared/data. Both build a GiST index; both run as child processes whose wall time and peak RSS are
-// measured the same way; each is run two or three times, alternating, and the fastest run counts. gdal-bin is
+// measured the same way; each is run two (CSV) or five (GeoJSON) times, alternating, and the fastest run counts. gdal-bin is
 // installed with apt when ogr2ogr is missing. Env: DATABASE_URL (else an embedded cluster in a temp dir),
 // BENCH_POINTS.
 import { execFileSync, spawn } from 'node:child_process';
@@ -135,8 +135,8 @@ async function main(): Promise<void> {
         ours: ['--import', 'tsx', 'import/cli.ts', GEOJSON, '--layer', 'bench_places', '--json'],
         ogr: ['-f', 'PostgreSQL', pgConnectionString(url), GEOJSON, '-nln', 'bench_ogr.places', '-overwrite', '-lco', 'GEOMETRY_NAME=geom', '-lco', 'SPATIAL_INDEX=GIST'],
         table: ['imports.bench_places', 'bench_ogr.places'],
-        // About a second each, so process start-up weighs in and the machine's noise more: three rounds.
-        rounds: 3,
+        // About a second each, so process start-up weighs in and the machine's noise more: five rounds.
+        rounds: 5,
       },
     ];
     const lines: string[] = [];

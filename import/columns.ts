@@ -84,6 +84,8 @@ export class Column {
         return String(v);
       case 'string': {
         if (v === '') return this.fromText ? null : '';
+        // Text (or JSON) is as wide as a column gets: nothing more to learn from the value.
+        if (this.kind === 'text' || this.kind === 'jsonb') return v;
         // PostgreSQL's number and date input functions accept surrounding blanks: the text is staged as it is.
         const t = v.trim();
         if (this.fromText && INT.test(t)) this.widen(integerKind(t));

@@ -60,23 +60,25 @@ export async function openCsv(input: InputFile, opts: CsvOptions): Promise<Featu
     srs: () => null,
     bytesRead: () => counter.bytes,
     async close() {},
-    async *records(): AsyncGenerator<FeatureRecord> {
+    async *batches(): AsyncGenerator<FeatureRecord[]> {
       const splitter = new CsvSplitter(delimiter);
       const text = readText(input.path, encoding, file, counter) as AsyncIterable<string>;
-      async function* records(): AsyncGenerator<string[]> {
-        for await (const chunk of text) yield* splitter.push(chunk);
-        yield* splitter.end();
-      }
       let row = 0;
-      try {
-        for await (const rec of records()) {
+      const toRecords = (recs: string[][]): FeatureRecord[] => {
+        const out: FeatureRecord[] = [];
+        for (const rec of recs) {
           row++;
           if (row === 1 && hasHeader) continue;
           const values = geometryPlan.wkt === undefined ? rec : attrIndexes.map((i) => rec[i]);
           if (rec.length > header.length && rec.slice(header.length).some((v) => v.trim() !== ''))
-            yield { row, geometry: null, values, problem: `has ${rec.length} values but the header has ${header.length} columns` };
-          else yield { row, values, ...geometryPlan.read(rec) };
+            out.push({ row, geometry: null, values, problem: `has ${rec.length} values but the header has ${header.length} columns` });
+          else out.push(geometryPlan.read(rec, row, values));
         }
+        return out;
+      };
+      try {
+        for await (const chunk of text) yield toRecords(splitter.push(chunk));
+        yield toRecords(splitter.end());
       } catch (err) {
         if (err instanceof ImportError) throw err;
         throw new ImportError(`${file}: CSV syntax error near row ${row + 1}: ${(err as Error).message}`);
@@ -138,7 +140,8 @@ function isHeader(rows: string[][]): boolean {
 
 interface GeometryPlan {
   wkt?: number | undefined;
-  read(rec: string[]): { geometry: Geometry | null; problem?: string | undefined };
+  /** The record for a CSV row: its geometry, or the problem that keeps it from having one. */
+  read(rec: string[], row: number, values: unknown[]): FeatureRecord;
 }
 
 function planGeometry(header: string[], hasHeader: boolean, firstData: string[] | undefined, opts: CsvOptions, file: string): GeometryPlan {
@@ -175,13 +178,13 @@ function lonLat(lon: number, lat: number, header: string[]): GeometryPlan {
     return Number(t);
   };
   return {
-    read(rec) {
-      if (!(rec[lon] ?? '').trim() && !(rec[lat] ?? '').trim()) return { geometry: null, problem: 'no coordinates (both columns empty)' };
+    read(rec, row, values) {
+      if (!(rec[lon] ?? '').trim() && !(rec[lat] ?? '').trim()) return { row, values, geometry: null, problem: 'no coordinates (both columns empty)' };
       const x = coordinate(rec[lon], 'longitude');
-      if (typeof x === 'string') return { geometry: null, problem: x };
+      if (typeof x === 'string') return { row, values, geometry: null, problem: x };
       const y = coordinate(rec[lat], 'latitude');
-      if (typeof y === 'string') return { geometry: null, problem: y };
-      return { geometry: { type: 'Point', coordinates: [x, y] } };
+      if (typeof y === 'string') return { row, values, geometry: null, problem: y };
+      return { row, values, geometry: { type: 'Point', coordinates: [x, y] } };
     },
   };
 }
@@ -189,14 +192,14 @@ function lonLat(lon: number, lat: number, header: string[]): GeometryPlan {
 function wktColumn(index: number, header: string[]): GeometryPlan {
   return {
     wkt: index,
-    read(rec) {
+    read(rec, row, values) {
       const text = (rec[index] ?? '').trim();
-      if (!text) return { geometry: null, problem: 'no geometry (the WKT cell is empty)' };
+      if (!text) return { row, values, geometry: null, problem: 'no geometry (the WKT cell is empty)' };
       try {
         const { geometry, ordinates } = parseWkt(text);
-        return { geometry: toXYZ(geometry, ordinates) };
+        return { row, values, geometry: toXYZ(geometry, ordinates) };
       } catch (err) {
-        if (err instanceof WktError) return { geometry: null, problem: `column "${header[index]}": ${err.message}` };
+        if (err instanceof WktError) return { row, values, geometry: null, problem: `column "${header[index]}": ${err.message}` };
         throw err;
       }
     },

@@ -49,7 +49,7 @@ export async function openGeoJson(input: InputFile, opts: { encoding?: string | 
     },
     bytesRead: () => counter.bytes,
     async close() {},
-    async *records(): AsyncGenerator<FeatureRecord> {
+    async *batches(): AsyncGenerator<FeatureRecord[]> {
       const scanner = new JsonScanner();
       const members: Record<string, unknown> = {};
       let row = 0;
@@ -91,14 +91,17 @@ export async function openGeoJson(input: InputFile, opts: { encoding?: string | 
         return out;
       };
       try {
-        for await (const chunk of text as AsyncIterable<string>) for (const e of scanner.push(chunk)) yield* handle(e);
+        for await (const chunk of text as AsyncIterable<string>) {
+          const batch = scanner.push(chunk).flatMap(handle);
+          if (batch.length) yield batch;
+        }
         scanner.end();
       } catch (err) {
         if (err instanceof JsonStructureError) throw new ImportError(`${file} is not valid GeoJSON: ${err.message}`);
         throw err;
       }
       // A FeatureCollection's features were streamed (or it had none); anything else was a single object.
-      if (!firstYielded && row === 0 && members.type !== 'FeatureCollection') yield single();
+      if (!firstYielded && row === 0 && members.type !== 'FeatureCollection') yield [single()];
     },
   };
 }

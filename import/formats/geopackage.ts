@@ -60,26 +60,33 @@ export async function openGeoPackage(input: InputFile, opts: { sublayer?: string
       async close() {
         db.close();
       },
-      async *records(): AsyncGenerator<FeatureRecord> {
+      async *batches(): AsyncGenerator<FeatureRecord[]> {
         const stmt = db.prepare(select);
+        read = 0;
+        let batch: FeatureRecord[] = [];
         try {
           while (stmt.step()) {
+            if (batch.length >= 1000) {
+              yield batch;
+              batch = [];
+            }
             const [blob, ...values] = stmt.get();
             const row = ++read;
             const vals = values.map((v, i) => (fields[i]!.type === 'boolean' && typeof v === 'number' ? v !== 0 : v));
             if (!(blob instanceof Uint8Array)) {
-              yield { row, geometry: null, values: vals, problem: blob === null ? 'no geometry' : 'the geometry is not a GeoPackage blob' };
+              batch.push({ row, geometry: null, values: vals, problem: blob === null ? 'no geometry' : 'the geometry is not a GeoPackage blob' });
               continue;
             }
             try {
               const g = readGpkgBlob(blob);
-              if (!g) yield { row, geometry: null, values: vals, problem: 'empty geometry' };
-              else yield { row, geometry: toXYZ(g.geometry, g.ordinates), values: vals };
+              if (!g) batch.push({ row, geometry: null, values: vals, problem: 'empty geometry' });
+              else batch.push({ row, geometry: toXYZ(g.geometry, g.ordinates), values: vals });
             } catch (err) {
               if (!(err instanceof WkbError)) throw err;
-              yield { row, geometry: null, values: vals, problem: `geometry blob is damaged: ${err.message}` };
+              batch.push({ row, geometry: null, values: vals, problem: `geometry blob is damaged: ${err.message}` });
             }
           }
+          if (batch.length) yield batch;
         } finally {
           stmt.free();
         }

@@ -83,10 +83,13 @@ export function openGpx(input: InputFile, opts: { encoding?: string | undefined;
     srs: () => epsg(4326, 'file', 'GPX is WGS84'),
     bytesRead: () => (features.length ? Math.round((size * read) / features.length) : size),
     async close() {},
-    async *records(): AsyncGenerator<FeatureRecord> {
-      for (const f of features) {
-        const row = ++read;
-        yield { row, geometry: f.geometry, values: f.properties, problem: f.geometry ? undefined : 'no usable coordinates (lat/lon missing or not numbers)' };
+    async *batches(): AsyncGenerator<FeatureRecord[]> {
+      read = 0;
+      for (let i = 0; i < features.length; i += 1000) {
+        yield features.slice(i, i + 1000).map((f) => {
+          const row = ++read;
+          return { row, geometry: f.geometry, values: f.properties, problem: f.geometry ? undefined : 'no usable coordinates (lat/lon missing or not numbers)' };
+        });
       }
     },
   };

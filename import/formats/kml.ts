@@ -51,10 +51,13 @@ export function openKml(input: InputFile, opts: { encoding?: string | undefined;
     srs: () => epsg(4326, 'file', 'KML is WGS84'),
     bytesRead: () => (chosen.length ? Math.round((size * read) / chosen.length) : size),
     async close() {},
-    async *records(): AsyncGenerator<FeatureRecord> {
-      for (const f of chosen) {
-        const row = ++read;
-        yield { row, geometry: f.geometry, values: f.properties, problem: f.geometry ? undefined : 'the placemark has no coordinates' };
+    async *batches(): AsyncGenerator<FeatureRecord[]> {
+      read = 0;
+      for (let i = 0; i < chosen.length; i += 1000) {
+        yield chosen.slice(i, i + 1000).map((f) => {
+          const row = ++read;
+          return { row, geometry: f.geometry, values: f.properties, problem: f.geometry ? undefined : 'the placemark has no coordinates' };
+        });
       }
     },
   };

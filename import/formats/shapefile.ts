@@ -72,11 +72,16 @@ export async function openShapefile(input: InputFile, opts: { encoding?: string 
         await shp.close().catch(() => {});
         await table.close();
       },
-      async *records(): AsyncGenerator<FeatureRecord> {
+      async *batches(): AsyncGenerator<FeatureRecord[]> {
         const reader = new BlockReader(shp, shpSize);
         let deleted = 0;
         let i = 0;
+        let batch: FeatureRecord[] = [];
         for await (const rec of table.records()) {
+          if (batch.length >= 1000) {
+            yield batch;
+            batch = [];
+          }
           const offset = index.readInt32BE(100 + i * 8) * 2;
           const length = index.readInt32BE(104 + i * 8) * 2;
           const row = ++i;
@@ -89,12 +94,13 @@ export async function openShapefile(input: InputFile, opts: { encoding?: string 
             continue;
           }
           try {
-            yield { row, geometry: readShape(content, shapeType), values: rec.values };
+            batch.push({ row, geometry: readShape(content, shapeType), values: rec.values });
           } catch (err) {
             if (!(err instanceof ShapeError)) throw err;
-            yield { row, geometry: null, values: rec.values, problem: `shape record is damaged: ${err.message}` };
+            batch.push({ row, geometry: null, values: rec.values, problem: `shape record is damaged: ${err.message}` });
           }
         }
+        if (batch.length) yield batch;
         if (deleted) warnings.push(`${deleted} records marked deleted in ${base}.dbf were skipped`);
       },
     };

@@ -46,7 +46,11 @@ export interface FeatureSource {
    * and again after the last (a GeoJSON `crs` member may come after the features).
    */
   srs(): SourceSrs | null;
-  records(): AsyncIterable<FeatureRecord>;
+  /**
+   * The records in order, in batches (a chunk's worth, up to a few thousand): one await per batch rather than per
+   * record keeps a million-row file's reading cheap. Calling it again reads the file again from the start.
+   */
+  batches(): AsyncIterable<FeatureRecord[]>;
   /** Bytes consumed so far, for progress. */
   bytesRead(): number;
   close(): Promise<void>;

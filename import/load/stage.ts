@@ -114,8 +114,21 @@ export async function stage(client: pg.PoolClient, source: FeatureSource, opts: 
     if (result.rejected.length < KEEP_REJECTIONS) result.rejected.push({ row, reason });
   };
 
-  const iterator = source.records()[Symbol.asyncIterator]();
-  const first = await iterator.next();
+  // Records arrive in batches; `take()` hands them out one by one and awaits only to fetch the next batch.
+  const iterator = source.batches()[Symbol.asyncIterator]();
+  let current: FeatureRecord[] = [];
+  let at = 0;
+  let exhausted = false;
+  const refill = async (): Promise<boolean> => {
+    while (at >= current.length) {
+      if (exhausted) return false;
+      const n = await iterator.next();
+      if (n.done) exhausted = true;
+      else [current, at] = [n.value, 0];
+    }
+    return true;
+  };
+  await refill();
   // The CRS is settled before the first row is cleaned: a GeoJSON `crs` member precedes its features.
   const srs = opts.srs ?? source.srs() ?? WGS84_ASSUMED;
   result.srs = srs;
@@ -164,13 +177,14 @@ export async function stage(client: pg.PoolClient, source: FeatureSource, opts: 
     return { row: rec.row, ordinal, ewkb: toHexEwkb(c.geometry, c.hasZ, srid), type: c.geometry.type, hasZ: c.hasZ, texts, props };
   };
 
-  let next = first;
-  const advance = async () => {
-    if (opts.signal?.aborted) throw new ImportError('the import was cancelled', 'cancelled');
+  /** The next record cleaned, null when it was rejected; call only after refill() said there is one. */
+  const advance = (): Row | null => {
     const ordinal = ++result.read;
-    const row = process(next.value as FeatureRecord, ordinal);
-    if ((ordinal & 1023) === 0) opts.onRow?.(ordinal);
-    next = await iterator.next();
+    const row = process(current[at++]!, ordinal);
+    if ((ordinal & 1023) === 0) {
+      if (opts.signal?.aborted) throw new ImportError('the import was cancelled', 'cancelled');
+      opts.onRow?.(ordinal);
+    }
     return row;
   };
 
@@ -178,8 +192,8 @@ export async function stage(client: pg.PoolClient, source: FeatureSource, opts: 
   try {
     // The sample decides where the rows go.
     const sample: Row[] = [];
-    while (!next.done && result.read < SAMPLE) {
-      const row = await advance();
+    while (result.read < SAMPLE && (at < current.length || (await refill()))) {
+      const row = advance();
       if (row) sample.push(row);
     }
     const direct = opts.directTable !== null && srid === 4326 && sample.length > 0 && sample.every((r) => r.type === 'Point' && !r.hasZ);
@@ -217,22 +231,24 @@ export async function stage(client: pg.PoolClient, source: FeatureSource, opts: 
     });
     copied.catch(() => {}); // surfaced below
     let batch = '';
-    const write = async (r: Row) => {
+    /** Add a row; true when the batch is full and must be flushed. */
+    const add = (r: Row): boolean => {
       batch += render(r);
       result.staged++;
-      if (batch.length >= BATCH) {
-        if (!stream.write(batch)) await Promise.race([once(stream, 'drain'), copied]);
-        batch = '';
-      }
+      return batch.length >= BATCH;
     };
-    for (const r of sample) await write(r);
+    const flush = async () => {
+      if (!stream.write(batch)) await Promise.race([once(stream, 'drain'), copied]);
+      batch = '';
+    };
+    for (const r of sample) if (add(r)) await flush();
     sample.length = 0;
-    while (!next.done) {
-      const row = await advance();
+    while (at < current.length || (await refill())) {
+      const row = advance();
       if (!row) continue;
       if (direct && (row.type !== 'Point' || row.hasZ || columns.length !== widths || changes() !== settled))
         throw new DirectLoadMisfit(`row ${row.row} does not fit the table made from the first rows`);
-      await write(row);
+      if (add(row)) await flush();
     }
     stream.end(batch);
     await copied;

@@ -115,7 +115,7 @@ async function readCsvFixes(input: InputFile, opts: { encoding?: string | undefi
   const num = (v: unknown) => (v === undefined || v === null || String(v).trim() === '' || !Number.isFinite(Number(v)) ? undefined : Number(v));
   const fixes: RawFix[] = [];
   try {
-    for await (const rec of source.records()) {
+    for await (const batch of source.batches()) for (const rec of batch) {
       const values = rec.values as unknown[];
       const timeText = String(values[timeAt] ?? '');
       const time = timeText.trim() ? parseFixTime(timeText, opts.timezone) : null;
