@@ -204,3 +204,22 @@ test.serial('an import killed mid-COPY, or whose database connection is cut, lea
   const { z, x, y } = tileOf(100.55, 13.8, 12);
   t.is((await tile('cli_history', z, x, y)).status, 200, 'the layer is still served');
 });
+
+test.serial('a stored definition edited or removed in the database: the registry follows, a broken one is reported in /health', async (t) => {
+  const listed = async (id: string) => (await p.http.get('/layers').set(auth(readKey))).body.layers.find((l: { id: string }) => l.id === id);
+  await p.sql.query(
+    `UPDATE citybase.layer_definitions SET definition = jsonb_set(definition, '{title}', '{"zh": "位置历史", "en": "Location history"}'), updated_at = now() WHERE id = 'cli_history';
+     NOTIFY citybase_catalog, 'edit'`,
+  );
+  await eventually(async () => (await listed('cli_history'))?.title.en === 'Location history');
+  await p.sql.query(`UPDATE citybase.layer_definitions SET definition = definition - 'theme', updated_at = now() WHERE id = 'cli_history'; NOTIFY citybase_catalog, 'edit'`);
+  const health = await eventually(async () => {
+    const h = await p.http.get('/health');
+    return h.body.unavailableLayers.cli_history ? h.body : undefined;
+  });
+  t.regex(health.unavailableLayers.cli_history, /theme/);
+  t.falsy(await listed('cli_history'));
+  await p.sql.query(`DELETE FROM citybase.layer_definitions WHERE id = 'jiangsu'; NOTIFY citybase_catalog, 'drop'`);
+  await eventually(async () => !(await listed('jiangsu')));
+  t.is((await p.http.get('/tiles/jiangsu.json').set(auth(readKey))).status, 404);
+});
