@@ -33,6 +33,13 @@ export async function createDatabase(): Promise<{ url: string; drop(): Promise<v
     async drop() {
       const c = new pg.Client({ connectionString: base.toString() });
       await c.connect();
+      // pool.end() resolves before its sockets are gone; FORCE would then kill a closing connection, whose
+      // error nobody listens to any more. Give them a moment to leave, then force the rest.
+      for (let i = 0; i < 40; i++) {
+        const { rows } = await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1`, [name]);
+        if (rows[0].n === 0) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
     },
