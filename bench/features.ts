@@ -4,19 +4,16 @@
 // features/s and the ratio (target >= 0.8), then the same with a CQL2 filter. Concurrency 8, a fixed seeded list
 // of boxes over Huai'an. Env: DATABASE_URL (else an embedded cluster in a temp dir; schema bench is recreated),
 // BENCH_SECONDS (timed seconds per measurement, default 10).
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { startServerChild, type ServerChild } from './server-child.ts';
 import { startEmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { BBOX, generateData, writeLayers } from './data.ts';
 import { cpuSeconds, machineBusySeconds, mulberry32, parentOf, treeCpuSeconds } from './load.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = 8;
 const POINTS = 1_000_000;
@@ -153,27 +150,8 @@ function report(name: string, r: Timing): [number, number] {
   return [rate, total];
 }
 
-async function startServer(env: Record<string, string>): Promise<{ pid: number; port: number; stop(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'server.ts')], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'warn', DB_POOL_MAX: String(CONCURRENCY), ...env },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  cleanups.push(stop);
-  const ready = await new Promise<{ port: number; unavailable: Record<string, string> }>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('BENCH_SERVER ')) resolve(JSON.parse(line.slice('BENCH_SERVER '.length)));
-      else process.stderr.write(`[server] ${line}\n`);
-    });
-    void exited.then(() => reject(new Error(`the server exited before it was ready (code ${child.exitCode})`)));
-  });
-  if (ready.unavailable.bench_points) throw new Error(`bench_points not served: ${ready.unavailable.bench_points}`);
-  return { pid: child.pid!, port: ready.port, stop };
+function startServer(env: Record<string, string>): Promise<ServerChild> {
+  return startServerChild({ DB_POOL_MAX: String(CONCURRENCY), ...env }, ['bench_points'], cleanups);
 }
 
 async function main(): Promise<void> {

@@ -2,21 +2,18 @@
 // (c) the server with a warm cache, (d) nginx serving the same tile bytes from disk; concurrency 8, one fixed
 // seeded list of z14 and z12 tiles over Huai'an. Env: DATABASE_URL (else an embedded cluster in a temp dir),
 // BENCH_SECONDS (timed seconds per measurement, default 10).
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
+import { startServerChild, type ServerChild } from './server-child.ts';
 import { startEmbeddedCluster, type EmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { BBOX, LAYERS, generateData, writeLayers } from './data.ts';
 import { cpuSeconds, machineBusySeconds, onePass, parentOf, rssMB, tileList, timedPasses, treeCpuSeconds, type Tile, type Timing } from './load.ts';
 import { NGINX, startNginx } from './nginx.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONCURRENCY = 8;
 const POINTS = 1_000_000;
@@ -43,35 +40,9 @@ process.on('SIGINT', () => interrupt(130));
 process.on('SIGTERM', () => interrupt(143));
 
 // ---- the server under test, in a child process ----
-interface Server {
-  pid: number;
-  port: number;
-  sql: Record<string, string>;
-  stop(): Promise<void>;
-}
 
-async function startServer(env: Record<string, string>): Promise<Server> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'server.ts')], {
-    cwd: root,
-    env: { ...process.env, LOG_LEVEL: 'warn', DB_POOL_MAX: String(CONCURRENCY), ...env },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  cleanups.push(stop);
-  const ready = await new Promise<{ port: number; sql: Record<string, string>; unavailable: Record<string, string> }>((resolve, reject) => {
-    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.startsWith('BENCH_SERVER ')) resolve(JSON.parse(line.slice('BENCH_SERVER '.length)));
-      else process.stderr.write(`[server] ${line}\n`);
-    });
-    void exited.then(() => reject(new Error(`the server exited before it was ready (code ${child.exitCode})`)));
-  });
-  const missing = LAYERS.filter((id) => !ready.sql[id]);
-  if (missing.length) throw new Error(`layers not served: ${missing.map((id) => `${id} (${ready.unavailable[id] ?? '?'})`).join(', ')}`);
-  return { pid: child.pid!, port: ready.port, sql: ready.sql, stop };
+function startServer(env: Record<string, string>): Promise<ServerChild> {
+  return startServerChild({ DB_POOL_MAX: String(CONCURRENCY), ...env }, LAYERS, cleanups);
 }
 
 // ---- clients: `get` returns a tile's bytes (warm-up pass), `count` only their number (timed passes, less load) ----

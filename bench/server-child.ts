@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface ServerChild {
+  pid: number;
+  port: number;
+  /** Each layer's prepared tile SQL, for the raw-SQL reference. */
+  sql: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The server under test in a child process (bench/server.ts), as in a deployment: its CPU is apart from the load
+ * generator's. Resolves once it prints its BENCH_SERVER line; fails if any of `layers` is not served.
+ */
+export async function startServerChild(
+  env: Record<string, string>,
+  layers: readonly string[],
+  cleanups: Array<() => unknown>,
+): Promise<ServerChild> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'server.ts')], {
+    cwd: root,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  cleanups.push(stop);
+  const ready = await new Promise<{ port: number; sql: Record<string, string>; unavailable: Record<string, string> }>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.startsWith('BENCH_SERVER ')) resolve(JSON.parse(line.slice('BENCH_SERVER '.length)));
+      else process.stderr.write(`[server] ${line}\n`);
+    });
+    void exited.then(() => reject(new Error(`the server exited before it was ready (code ${child.exitCode})`)));
+  });
+  const missing = layers.filter((id) => !ready.sql[id]);
+  if (missing.length) throw new Error(`layers not served: ${missing.map((id) => `${id} (${ready.unavailable[id] ?? '?'})`).join(', ')}`);
+  return { pid: child.pid!, port: ready.port, sql: ready.sql, stop };
+}
