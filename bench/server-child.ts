@@ -1,9 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * The node flags `npm start` gives the server (package.json scripts.start, `node <flags> --import tsx …`), so the
+ * benchmark measures the server as it is deployed, heap settings included.
+ */
+export function startFlags(): string[] {
+  const start: string = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).scripts.start;
+  const m = /^node((?: --[\w-]+(?:=\S+)?)*) --import tsx /.exec(start);
+  if (!m) throw new Error(`package.json scripts.start is not "node [flags] --import tsx …": ${start}`);
+  return m[1]!.split(' ').filter(Boolean).filter((f) => f !== '--import');
+}
 
 export interface ServerChild {
   pid: number;
@@ -22,7 +34,9 @@ export async function startServerChild(
   layers: readonly string[],
   cleanups: Array<() => unknown>,
 ): Promise<ServerChild> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'bench', 'server.ts')], {
+  // BENCH_SERVER_NODE_ARGS reach only the server, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it.
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...startFlags(), ...nodeArgs, '--import', 'tsx', path.join(root, 'bench', 'server.ts')], {
     cwd: root,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['pipe', 'pipe', 'inherit'],

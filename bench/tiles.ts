@@ -1,7 +1,9 @@
 // `npm run bench:tiles`: tile throughput of (a) the raw layer SQL through pg, (b) the server with the cache off,
 // (c) the server with a warm cache, (d) nginx serving the same tile bytes from disk; concurrency 8, one fixed
 // seeded list of z14 and z12 tiles over Huai'an. Env: DATABASE_URL (else an embedded cluster in a temp dir),
-// BENCH_SECONDS (timed seconds per measurement, default 10).
+// BENCH_SECONDS (timed seconds per measurement, default 10), BENCH_WARMUP (seconds of untimed passes before each,
+// default 3), BENCH_SKIP (measurements to leave out, e.g.
+// `cold-gzip,warm-gzip`; raw-sql and cold always run: the others compare against their bytes).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,9 +17,12 @@ import { cpuSeconds, machineBusySeconds, onePass, parentOf, rssMB, tileList, tim
 import { NGINX, startNginx } from './nginx.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONCURRENCY = 8;
 const POINTS = 1_000_000;
 const POLYGONS = 40_000;
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+const runs = (name: string) => !SKIP.has(name);
 
 // ---- cleanup: everything started registers how to stop it; run in reverse on exit, error or signal ----
 const cleanups: Array<() => unknown> = [];
@@ -70,7 +75,7 @@ function httpClient(port: number, headers: Record<string, string> = {}): Client 
   };
 }
 
-// ---- one measurement: a warm-up pass (errors show here), then timed passes; CPU and RSS of who does the work ----
+// ---- one measurement: warm-up passes (errors show in the first), then timed passes; CPU and RSS of who does the work ----
 interface Row extends Timing {
   name: string;
   rss: number;
@@ -85,10 +90,14 @@ const digest = (bufs: Buffer[]) => bufs.reduce((h, b) => h.update(b), createHash
 let postmaster: number | null = null; // when the database runs on this machine: its CPU is reported too
 
 async function measure(name: string, client: Pick<Client, 'get' | 'count'>, list: Tile[], pids: () => number[], onWarm?: (t: Tile, i: number, b: Buffer) => void): Promise<Row> {
+  const warmUntil = performance.now() + WARMUP * 1000;
   await onePass(list, CONCURRENCY, async (t, i) => {
     const body = await client.get(t);
     onWarm?.(t, i, body);
   });
+  // Then whole passes until WARMUP seconds have gone: one pass is too short for the JIT to settle, and a server
+  // still compiling its hot path is not the server that runs for weeks.
+  while (performance.now() < warmUntil) await onePass(list, CONCURRENCY, client.count);
   const sum = (f: (pid: number) => number) => pids().reduce((a, p) => a + f(p), 0);
   const pgCpu = () => (postmaster ? treeCpuSeconds(postmaster) : NaN);
   const [server0, bench0, pg0, machine0] = [sum(cpuSeconds), process.cpuUsage(), pgCpu(), machineBusySeconds()];
@@ -191,25 +200,31 @@ async function main(): Promise<void> {
   });
   if (differ) console.log(`WARNING: ${differ} tiles differ between the server and the raw SQL`);
   await client.close();
-  client = httpClient(cold.port, { 'accept-encoding': 'gzip' });
-  await measure('cold-gzip', client, list, () => [cold.pid]);
-  await client.close();
+  if (runs('cold-gzip')) {
+    client = httpClient(cold.port, { 'accept-encoding': 'gzip' });
+    await measure('cold-gzip', client, list, () => [cold.pid]);
+    await client.close();
+  }
   await cold.stop();
 
   // (c) the server with a warm cache: the warm-up pass fills it.
-  const warm = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '1024' });
-  differ = 0;
-  client = httpClient(warm.port);
-  await measure('warm', client, list, () => [warm.pid], (_t, i, b) => void (b.equals(httpBytes[i]!) || differ++));
-  if (differ) console.log(`WARNING: ${differ} cached tiles differ from the uncached ones`);
-  await client.close();
-  client = httpClient(warm.port, { 'accept-encoding': 'gzip' });
-  await measure('warm-gzip', client, list, () => [warm.pid]);
-  await client.close();
-  await warm.stop();
+  if (runs('warm')) {
+    const warm = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '1024' });
+    differ = 0;
+    client = httpClient(warm.port);
+    await measure('warm', client, list, () => [warm.pid], (_t, i, b) => void (b.equals(httpBytes[i]!) || differ++));
+    if (differ) console.log(`WARNING: ${differ} cached tiles differ from the uncached ones`);
+    await client.close();
+    if (runs('warm-gzip')) {
+      client = httpClient(warm.port, { 'accept-encoding': 'gzip' });
+      await measure('warm-gzip', client, list, () => [warm.pid]);
+      await client.close();
+    }
+    await warm.stop();
+  }
 
   // (d) nginx serving the identity bytes from files at the same paths.
-  if (fs.existsSync(NGINX)) {
+  if (runs('nginx') && fs.existsSync(NGINX)) {
     for (const [i, t] of list.entries()) {
       const file = path.join(tmp, 'www', t.path);
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
@@ -223,7 +238,7 @@ async function main(): Promise<void> {
     if (differ) console.log(`WARNING: ${differ} tiles from nginx differ from the server's`);
     await client.close();
     await nginx.stop();
-  } else console.log(`nginx: ${NGINX} is not installed (Debian package nginx-light); skipped`);
+  } else if (runs('nginx')) console.log(`nginx: ${NGINX} is not installed (Debian package nginx-light); skipped`);
 
   console.log('');
   // On a saturated machine throughput is the inverse of CPU per tile: that ratio holds even when others disturb.
