@@ -1,9 +1,10 @@
 // `npm run bench:tiles`: tile throughput of (a) the raw layer SQL through pg, (b) the server with the cache off,
 // (c) the server with a warm cache, (d) nginx serving the same tile bytes from disk; concurrency 8, one fixed
-// seeded list of z14 and z12 tiles over Huai'an. Env: DATABASE_URL (else an embedded cluster in a temp dir),
-// BENCH_SECONDS (timed seconds per measurement, default 10), BENCH_WARMUP (seconds of untimed passes before each,
-// default 3), BENCH_SKIP (measurements to leave out, e.g.
-// `cold-gzip,warm-gzip`; raw-sql and cold always run: the others compare against their bytes).
+// seeded list of z14 and z12 tiles over Huai'an. All four run side by side and are measured in interleaved
+// rounds, so drift on the machine (other tenants, CPU frequency) falls on every subject alike; each ratio is the
+// median of the rounds' ratios. Env: DATABASE_URL (else an embedded cluster in a temp dir), BENCH_ROUNDS
+// (default 3), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP (untimed seconds before a
+// subject's first measurement, default 3), BENCH_SKIP (measurements to leave out, e.g. `cold-gzip,warm-gzip`).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import { BBOX, LAYERS, generateData, writeLayers } from './data.ts';
 import { cpuSeconds, machineBusySeconds, onePass, parentOf, rssMB, tileList, timedPasses, treeCpuSeconds, type Tile, type Timing } from './load.ts';
 import { NGINX, startNginx } from './nginx.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONCURRENCY = 8;
 const POINTS = 1_000_000;
@@ -75,29 +77,39 @@ function httpClient(port: number, headers: Record<string, string> = {}): Client 
   };
 }
 
-// ---- one measurement: warm-up passes (errors show in the first), then timed passes; CPU and RSS of who does the work ----
+// ---- one measurement: warm-up passes, then timed passes; CPU and RSS of who does the work ----
 interface Row extends Timing {
   name: string;
   rss: number;
   /** CPU milliseconds per tile of everything on this machine doing the work (server, client, postgres). */
   cpuPerTile: number;
 }
-const rows = new Map<string, Row>();
-const disturbed: string[] = []; // measurements during which other processes used > 20% of a core
+/** Something measured: a client and the processes that do the serving (their CPU is counted). */
+interface Subject {
+  name: string;
+  client: Pick<Client, 'get' | 'count'>;
+  pids: () => number[];
+}
+const disturbed = new Set<string>(); // measurements during which other processes used > 20% of a core
 const fmt = (v: number, d = 1) => v.toFixed(d);
 const digest = (bufs: Buffer[]) => bufs.reduce((h, b) => h.update(b), createHash('sha1')).digest('hex').slice(0, 12);
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
 
 let postmaster: number | null = null; // when the database runs on this machine: its CPU is reported too
 
-async function measure(name: string, client: Pick<Client, 'get' | 'count'>, list: Tile[], pids: () => number[], onWarm?: (t: Tile, i: number, b: Buffer) => void): Promise<Row> {
-  const warmUntil = performance.now() + WARMUP * 1000;
-  await onePass(list, CONCURRENCY, async (t, i) => {
-    const body = await client.get(t);
-    onWarm?.(t, i, body);
-  });
-  // Then whole passes until WARMUP seconds have gone: one pass is too short for the JIT to settle, and a server
-  // still compiling its hot path is not the server that runs for weeks.
-  while (performance.now() < warmUntil) await onePass(list, CONCURRENCY, client.count);
+/** Every tile's bytes once (the first warm-up pass; it shows errors, and fills a cache). */
+async function fetchAll(client: Pick<Client, 'get'>, list: Tile[]): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  await onePass(list, CONCURRENCY, async (t, i) => void (out[i] = await client.get(t)));
+  return out;
+}
+
+async function measure({ name, client, pids }: Subject, list: Tile[], warmup: number): Promise<Row> {
+  // Whole passes for `warmup` seconds, at least one: a pass is too short for the JIT to settle, and a server still
+  // compiling its hot path is not the server that runs for weeks.
+  const warmUntil = performance.now() + warmup * 1000;
+  do await onePass(list, CONCURRENCY, client.count);
+  while (performance.now() < warmUntil);
   const sum = (f: (pid: number) => number) => pids().reduce((a, p) => a + f(p), 0);
   const pgCpu = () => (postmaster ? treeCpuSeconds(postmaster) : NaN);
   const [server0, bench0, pg0, machine0] = [sum(cpuSeconds), process.cpuUsage(), pgCpu(), machineBusySeconds()];
@@ -109,10 +121,9 @@ async function measure(name: string, client: Pick<Client, 'get' | 'count'>, list
   const postgres = (pgCpu() - pg0) / s;
   const other = (machineBusySeconds() - machine0) / s - bench - server - (postgres || 0);
   const row: Row = { name, ...timing, rss: sum(rssMB), cpuPerTile: ((server + bench + (postgres || 0)) * 1000) / timing.rate };
-  rows.set(name, row);
   const pct = (v: number) => `${fmt(v * 100, 0)}%`;
   const per = (v: number) => (Number.isNaN(v) || v === 0 ? '-' : fmt((v * 1000) / row.rate, 2));
-  if (other > 0.2) disturbed.push(`${name} (${pct(other)})`);
+  if (other > 0.2) disturbed.add(name);
   console.log(
     `${name.padEnd(10)} ${fmt(row.rate).padStart(8)} tiles/s  p50 ${fmt(row.p50).padStart(5)} ms  p99 ${fmt(row.p99).padStart(6)} ms  ` +
       `rss ${fmt(row.rss, 0).padStart(4)} MB  ${fmt(row.bytes / s / 2 ** 20).padStart(5)} MB/s`,
@@ -169,91 +180,93 @@ async function main(): Promise<void> {
   const list = tileList(BBOX, { 14: 400, 12: 200 }, LAYERS, 42);
   console.log(`tiles: ${list.length} (400 z14 + 200 z12, half bench_points, half bench_polygons), concurrency ${CONCURRENCY}, ${SECONDS} s per measurement\n`);
 
-  // (a) raw SQL, the server's exact text as a named prepared statement; (b) the server, cache off.
+  // The subjects, all started up front. (a) raw SQL: the server's exact text as a named prepared statement.
   const cold = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '0' });
+  const warm = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '1024' });
   const raw = new pg.Pool({ connectionString: url, max: CONCURRENCY });
   cleanups.push(() => raw.end());
   const rawGet = async (t: Tile) => {
     const res = await raw.query({ name: `bench:${t.layer}`, text: cold.sql[t.layer]!, values: [t.z, t.x, t.y], rowMode: 'array' });
     return (res.rows[0]?.[0] as Buffer | null) ?? Buffer.alloc(0);
   };
-  const rawBytes: Buffer[] = [];
-  await measure('raw-sql', { get: rawGet, count: async (t) => (await rawGet(t)).length }, list, () => [process.pid], (_t, i, b) => (rawBytes[i] = b));
-  await raw.end();
-  cleanups.pop();
+  const clients: Client[] = [];
+  const http = (port: number, headers?: Record<string, string>) => {
+    const c = httpClient(port, headers);
+    clients.push(c);
+    return c;
+  };
+  cleanups.push(() => Promise.all(clients.map((c) => c.close())));
+  const subjects: Subject[] = [
+    { name: 'raw-sql', client: { get: rawGet, count: async (t) => (await rawGet(t)).length }, pids: () => [process.pid] },
+    { name: 'cold', client: http(cold.port), pids: () => [cold.pid] },
+    { name: 'cold-gzip', client: http(cold.port, { 'accept-encoding': 'gzip' }), pids: () => [cold.pid] },
+    { name: 'warm', client: http(warm.port), pids: () => [warm.pid] },
+    { name: 'warm-gzip', client: http(warm.port, { 'accept-encoding': 'gzip' }), pids: () => [warm.pid] },
+  ];
 
+  // Every subject must serve the same bytes: raw SQL, the server without a cache, from its cache, nginx.
+  const rawBytes = await fetchAll(subjects[0]!.client, list);
   const sizes = rawBytes.map((b) => b.length);
-  const empty = sizes.filter((n) => n === 0).length;
-  const avg = sizes.reduce((a, b) => a + b, 0) / sizes.length;
   const sorted = [...sizes].sort((a, b) => a - b);
   console.log(
-    `${''.padEnd(11)}tile sizes: avg ${fmt(avg / 1024)} KB, median ${fmt(sorted[sorted.length >> 1]! / 1024)} KB, ` +
-      `max ${fmt(sorted.at(-1)! / 1024)} KB, ${empty} empty; sha1 of all ${digest(rawBytes)} (same data, same digest)`,
+    `tile sizes: avg ${fmt(sizes.reduce((a, b) => a + b, 0) / sizes.length / 1024)} KB, median ${fmt(sorted[sorted.length >> 1]! / 1024)} KB, ` +
+      `max ${fmt(sorted.at(-1)! / 1024)} KB, ${sizes.filter((n) => n === 0).length} empty; sha1 of all ${digest(rawBytes)} (same data, same digest)`,
   );
+  const compare = (what: string, got: Buffer[]) => {
+    const differ = got.filter((b, i) => !b.equals(rawBytes[i]!)).length;
+    if (differ) console.log(`WARNING: ${differ} tiles from ${what} differ from the raw SQL's`);
+  };
+  compare('the server', await fetchAll(subjects[1]!.client, list));
+  compare('the server with its cache', await fetchAll(subjects[3]!.client, list)); // this pass fills the cache
+  compare('the server\'s cache', await fetchAll(subjects[3]!.client, list));
 
-  const httpBytes: Buffer[] = [];
-  let differ = 0;
-  let client = httpClient(cold.port);
-  await measure('cold', client, list, () => [cold.pid], (_t, i, b) => {
-    httpBytes[i] = b;
-    if (!b.equals(rawBytes[i]!)) differ++;
-  });
-  if (differ) console.log(`WARNING: ${differ} tiles differ between the server and the raw SQL`);
-  await client.close();
-  if (runs('cold-gzip')) {
-    client = httpClient(cold.port, { 'accept-encoding': 'gzip' });
-    await measure('cold-gzip', client, list, () => [cold.pid]);
-    await client.close();
-  }
-  await cold.stop();
-
-  // (c) the server with a warm cache: the warm-up pass fills it.
-  if (runs('warm')) {
-    const warm = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '1024' });
-    differ = 0;
-    client = httpClient(warm.port);
-    await measure('warm', client, list, () => [warm.pid], (_t, i, b) => void (b.equals(httpBytes[i]!) || differ++));
-    if (differ) console.log(`WARNING: ${differ} cached tiles differ from the uncached ones`);
-    await client.close();
-    if (runs('warm-gzip')) {
-      client = httpClient(warm.port, { 'accept-encoding': 'gzip' });
-      await measure('warm-gzip', client, list, () => [warm.pid]);
-      await client.close();
-    }
-    await warm.stop();
-  }
-
-  // (d) nginx serving the identity bytes from files at the same paths.
+  // (d) nginx serving the same bytes from files at the same paths.
   if (runs('nginx') && fs.existsSync(NGINX)) {
     for (const [i, t] of list.entries()) {
       const file = path.join(tmp, 'www', t.path);
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o755 });
-      fs.writeFileSync(file, httpBytes[i]!, { mode: 0o644 });
+      fs.writeFileSync(file, rawBytes[i]!, { mode: 0o644 });
     }
     const nginx = await startNginx(tmp);
     cleanups.push(() => nginx.stop());
-    client = httpClient(nginx.port);
-    differ = 0;
-    await measure('nginx', client, list, () => nginx.workers(), (_t, i, b) => void (b.equals(httpBytes[i]!) || differ++));
-    if (differ) console.log(`WARNING: ${differ} tiles from nginx differ from the server's`);
-    await client.close();
-    await nginx.stop();
+    const client = http(nginx.port);
+    compare('nginx', await fetchAll(client, list));
+    subjects.push({ name: 'nginx', client, pids: () => nginx.workers() });
   } else if (runs('nginx')) console.log(`nginx: ${NGINX} is not installed (Debian package nginx-light); skipped`);
 
-  console.log('');
-  // On a saturated machine throughput is the inverse of CPU per tile: that ratio holds even when others disturb.
-  const ratio = (a: string, b: string, target: number) => {
-    const [x, y] = [rows.get(a), rows.get(b)];
-    if (!x || !y) return;
-    const r = x.rate / y.rate;
+  const measured = subjects.filter((s) => runs(s.name) || s.name === 'raw-sql' || s.name === 'cold');
+  const rounds: Array<Map<string, Row>> = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    console.log(`\nround ${r + 1} of ${ROUNDS}`);
+    const rows = new Map<string, Row>();
+    for (const subject of measured) rows.set(subject.name, await measure(subject, list, r === 0 ? WARMUP : 0));
+    rounds.push(rows);
+  }
+
+  // Each round's ratio, and their median. On a saturated machine throughput is the inverse of CPU per tile, so
+  // the CPU ratio is printed too: it holds even when others disturb the rates.
+  console.log(`\nmedian of ${ROUNDS} rounds (tiles/s; cpu ms/tile of server + bench + postgres):`);
+  for (const { name } of measured) {
+    const rows = rounds.map((m) => m.get(name)!);
     console.log(
-      `${`${a}/${b}`.padEnd(13)} ${fmt(r, 2)}  (target >= ${target})${r >= target ? '' : '  MISSED'}` +
-        `   by cpu per tile: ${fmt(y.cpuPerTile / x.cpuPerTile, 2)} (${fmt(x.cpuPerTile, 2)} vs ${fmt(y.cpuPerTile, 2)} ms)`,
+      `${name.padEnd(10)} ${fmt(median(rows.map((x) => x.rate))).padStart(8)} tiles/s  cpu ${fmt(median(rows.map((x) => x.cpuPerTile)), 2)} ms/tile  ` +
+        `(rounds: ${rows.map((x) => fmt(x.rate, 0)).join(', ')})`,
+    );
+  }
+  console.log('');
+  const ratio = (a: string, b: string, target: number) => {
+    if (!rounds[0]!.has(a) || !rounds[0]!.has(b)) return;
+    const rates = rounds.map((m) => m.get(a)!.rate / m.get(b)!.rate);
+    const cpus = rounds.map((m) => m.get(b)!.cpuPerTile / m.get(a)!.cpuPerTile);
+    const r = median(rates);
+    console.log(
+      `${`${a}/${b}`.padEnd(13)} ${fmt(r, 2)}  (target >= ${target})${r >= target ? '' : '  MISSED'}  rounds: ${rates.map((x) => fmt(x, 2)).join(', ')}` +
+        `   by cpu per tile: ${fmt(median(cpus), 2)}`,
     );
   };
   ratio('cold', 'raw-sql', 0.85);
   ratio('warm', 'nginx', 0.5);
-  if (disturbed.length) console.log(`\nWARNING: other processes were busy during ${disturbed.join(', ')}: those rates are low; cpu ms/tile is the robust figure`);
+  if (disturbed.size) console.log(`\nWARNING: other processes were busy during ${[...disturbed].join(', ')}: those rates are low; cpu ms/tile is the robust figure`);
 }
 
 main().then(

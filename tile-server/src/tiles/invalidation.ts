@@ -46,7 +46,8 @@ export class ChangeListener {
   /**
    * Resolves once every change committed before this call has been handled, true if so. NOTIFY reaches us a
    * moment after the commit, so a request right after a commit could otherwise be served the old tile. A round
-   * trip on this connection settles it: the server sends pending notifications before the reply. Requests
+   * trip on this connection settles it: the server sends pending notifications before the reply. The round
+   * trip is an empty query (no parse, plan or executor: the cheapest message PostgreSQL answers). Requests
    * arriving together share one round trip; one that arrives while a round trip is under way waits for the
    * next, since the running one may have started before its change committed.
    */
@@ -55,7 +56,7 @@ export class ChangeListener {
     if (!this.syncing) {
       const client = this.client;
       this.syncing = client
-        .query('SELECT 1')
+        .query('')
         .then(() => this.client === client)
         .catch(() => false)
         .finally(() => (this.syncing = null));
