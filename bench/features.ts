@@ -3,7 +3,9 @@
 // order, limit) aggregated by PostgreSQL with ST_AsGeoJSON, through pg as a named prepared statement. Reports
 // features/s and the ratio (target >= 0.8), then the same with a CQL2 filter. Concurrency 8, a fixed seeded list
 // of boxes over Huai'an. Env: DATABASE_URL (else an embedded cluster in a temp dir; schema bench is recreated),
-// BENCH_SECONDS (timed seconds per measurement, default 10), BENCH_WARMUP (untimed seconds before each, default 3).
+// BENCH_ROUNDS (default 3: the four measurements are interleaved in rounds, each ratio is the median of the
+// rounds'), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP (untimed seconds before each
+// subject's first measurement, default 3).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +16,8 @@ import { startEmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { BBOX, generateData, writeLayers } from './data.ts';
 import { cpuSeconds, machineBusySeconds, mulberry32, parentOf, treeCpuSeconds } from './load.ts';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONCURRENCY = 8;
 const POINTS = 1_000_000;
@@ -89,9 +92,9 @@ interface Timing {
 let postmaster: number | null = null;
 
 /** Whole passes over the list at concurrency 8 for at least SECONDS (every measurement sees the same mix), after WARMUP seconds of the same. */
-async function timed(list: readonly Ask[], fetch: Fetch, serverPid: number | null): Promise<Timing> {
-  // Untimed passes first: the JIT settles, as in a server that has been up for a while.
-  const warmUntil = performance.now() + WARMUP * 1000;
+async function timed(list: readonly Ask[], fetch: Fetch, serverPid: number | null, warmup: number): Promise<Timing> {
+  // Untimed passes first (at least one): the JIT settles, as in a server that has been up for a while.
+  const warmUntil = performance.now() + warmup * 1000;
   let i = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -139,7 +142,7 @@ async function timed(list: readonly Ask[], fetch: Fetch, serverPid: number | nul
   };
 }
 
-const disturbed: string[] = [];
+const disturbed = new Set<string>();
 
 /** Prints a measurement; returns [features/s, CPU ms per 1000 features of everything doing the work]. */
 function report(name: string, r: Timing): [number, number] {
@@ -147,7 +150,7 @@ function report(name: string, r: Timing): [number, number] {
   const perK = (cpu: number) => (cpu * 1000) / (r.features / 1000);
   const show = (cpu: number) => (Number.isNaN(cpu) || cpu === 0 ? '-' : perK(cpu).toFixed(1));
   const total = perK(r.serverCpu + (r.postgresCpu || 0) + r.benchCpu);
-  if (r.otherCpu / r.seconds > 0.2) disturbed.push(`${name} (${((100 * r.otherCpu) / r.seconds).toFixed(0)}% of a core)`);
+  if (r.otherCpu / r.seconds > 0.2) disturbed.add(name);
   console.log(
     `${name.padEnd(16)} ${rate.toFixed(0).padStart(8)} features/s  ${(r.requests / r.seconds).toFixed(1).padStart(6)} req/s  ` +
       `p50 ${r.p50.toFixed(1).padStart(6)} ms  p99 ${r.p99.toFixed(1).padStart(6)} ms  ${(r.bytes / r.seconds / 2 ** 20).toFixed(1).padStart(5)} MB/s`,
@@ -239,26 +242,40 @@ async function main(): Promise<void> {
   }
   console.log('');
 
-  const rows: Record<string, [number, number]> = {};
-  rows['raw-sql'] = report('raw-sql', await timed(plain, viaSql, null));
-  rows.server = report('server', await timed(plain, viaHttp, server.pid));
-  rows['raw-sql+filter'] = report('raw-sql+filter', await timed(filtered, viaSql, null));
-  rows['server+filter'] = report('server+filter', await timed(filtered, viaHttp, server.pid));
+  const subjects: Array<[string, readonly Ask[], Fetch, number | null]> = [
+    ['raw-sql', plain, viaSql, null],
+    ['server', plain, viaHttp, server.pid],
+    ['raw-sql+filter', filtered, viaSql, null],
+    ['server+filter', filtered, viaHttp, server.pid],
+  ];
+  const rounds: Array<Record<string, [number, number]>> = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    console.log(`round ${r + 1} of ${ROUNDS}`);
+    const rows: Record<string, [number, number]> = {};
+    for (const [name, list, fetch, pid] of subjects) rows[name] = report(name, await timed(list, fetch, pid, r === 0 ? WARMUP : 0));
+    rounds.push(rows);
+    console.log('');
+  }
 
   // Throughput ratio (what the issue's target is about), and the same ratio of the CPU the work took end to end
-  // (postgres + server + bench client per feature), which other load on the machine does not skew.
-  console.log('');
+  // (postgres + server + bench client per feature), which other load on the machine does not skew: the median
+  // of the rounds' ratios.
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+  console.log(`median of ${ROUNDS} rounds:`);
+  for (const [name] of subjects)
+    console.log(`${name.padEnd(16)} ${median(rounds.map((x) => x[name]![0])).toFixed(0).padStart(8)} features/s  (rounds: ${rounds.map((x) => x[name]![0].toFixed(0)).join(', ')})`);
   const ratio = (a: string, b: string, target?: number) => {
-    const r = rows[a]![0] / rows[b]![0];
-    const cpu = rows[b]![1] / rows[a]![1];
+    const rates = rounds.map((x) => x[a]![0] / x[b]![0]);
+    const r = median(rates);
+    const cpu = median(rounds.map((x) => x[b]![1] / x[a]![1]));
     console.log(
       `${`${a}/${b}`.padEnd(30)} ${r.toFixed(2)}${target ? `  (target >= ${target})${r >= target ? '' : '  MISSED'}` : ''}` +
-        `   by cpu per feature: ${Number.isNaN(cpu) ? '?' : cpu.toFixed(2)}`,
+        `  rounds: ${rates.map((x) => x.toFixed(2)).join(', ')}   by cpu per feature: ${Number.isNaN(cpu) ? '?' : cpu.toFixed(2)}`,
     );
   };
   ratio('server', 'raw-sql', 0.8);
   ratio('server+filter', 'raw-sql+filter');
-  if (disturbed.length) console.log(`\nWARNING: other processes were busy during ${disturbed.join(', ')}: those rates are low; the cpu ratio is the robust figure`);
+  if (disturbed.size) console.log(`\nWARNING: other processes were busy during ${[...disturbed].join(', ')}: those rates are low; the cpu ratio is the robust figure`);
 }
 
 main().then(
