@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { cancelBackend } from './cancel.ts';
 
 /** Raised when a query was cancelled because the client that asked for it went away. */
 export class QueryCancelledError extends Error {
@@ -18,27 +19,25 @@ export interface QueryRunner {
   query<T extends Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]>;
 }
 
-type ClientInternals = pg.PoolClient & { activeQuery?: unknown };
-/** node-pg's protocol-level cancel (Client#cancel), which its type definitions leave out. */
-type Canceller = { cancel(client: pg.PoolClient, query: unknown): void };
-
 export function createQueryRunner(pool: pg.Pool): QueryRunner {
   return {
     async prepared(name, text, values, signal) {
       if (signal?.aborted) throw new QueryCancelledError();
-      const client = (await pool.connect()) as ClientInternals;
+      const client = await pool.connect();
+      let running = true;
       let cancelled = false;
       const onAbort = () => {
-        if (!client.activeQuery) return;
+        if (!running) return;
         cancelled = true;
-        // A CancelRequest on a fresh socket, as libpq does: it needs no pool slot and no authentication.
-        (new pg.Client(pool.options) as unknown as Canceller).cancel(client, client.activeQuery);
+        cancelBackend(client);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       try {
         const res = await client.query({ name, text, values, rowMode: 'array' });
+        running = false;
         return res.rows as unknown[][];
       } catch (err) {
+        running = false;
         if (signal?.aborted) throw new QueryCancelledError();
         throw err;
       } finally {
