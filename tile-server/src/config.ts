@@ -20,6 +20,15 @@ const decimal = (min: number) =>
     .transform(Number)
     .pipe(z.number().min(min));
 
+const ianaZone = z.string().refine((zone) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'an IANA time zone, e.g. Asia/Shanghai');
+
 const schema = z.object({
   /** HTTP port. */
   PORT: int(0, 65535).default(8080),
@@ -61,25 +70,23 @@ const schema = z.object({
   LAYERS_DIR: z.string().default('layers'),
   /** Largest upload POST /api/imports accepts, in MiB (413 beyond). */
   IMPORT_MAX_MB: decimal(0.001).default(200),
-  /** Zone of vehicle fix times written without one (terminal logs are GMT+8 wall clock). */
-  IMPORT_TIMEZONE: z
-    .string()
-    .refine((zone) => {
-      try {
-        new Intl.DateTimeFormat('en', { timeZone: zone });
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'an IANA time zone, e.g. Asia/Shanghai')
-    .default('Asia/Shanghai'),
+  /**
+   * The city's time zone: the database sessions run in it, so a date-only `datetime=` names a local day and
+   * times in feature JSON carry its offset (+08:00) rather than UTC's.
+   */
+  TIMEZONE: ianaZone.default('Asia/Shanghai'),
+  /** Zone of vehicle fix times written without one (terminal logs are GMT+8 wall clock); unset = TIMEZONE. */
+  IMPORT_TIMEZONE: ianaZone.optional(),
   /** Vehicle fixes implying more than this speed from their neighbours are dropped as jumps (km/h). */
   IMPORT_MAX_SPEED_KMH: decimal(1).default(180),
   /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
   DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
 });
 
-export type Config = Readonly<z.infer<typeof schema>> & { readonly corsOrigins: readonly string[] | '*' };
+export type Config = Readonly<Omit<z.infer<typeof schema>, 'IMPORT_TIMEZONE'>> & {
+  readonly IMPORT_TIMEZONE: string;
+  readonly corsOrigins: readonly string[] | '*';
+};
 
 export class ConfigError extends Error {}
 
@@ -99,5 +106,5 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   const corsOrigins =
     c.CORS_ORIGINS.trim() === '*' ? ('*' as const) : c.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
-  return Object.freeze({ ...c, corsOrigins });
+  return Object.freeze({ ...c, IMPORT_TIMEZONE: c.IMPORT_TIMEZONE ?? c.TIMEZONE, corsOrigins });
 }

@@ -39,6 +39,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     url: databaseUrl,
     maxConnections: config.DB_POOL_MAX,
     statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
+    timeZone: config.TIMEZONE,
     log,
   });
   await migrate(pool, log);

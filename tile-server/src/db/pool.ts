@@ -7,6 +7,8 @@ export interface PoolOptions {
   url: string;
   maxConnections: number;
   statementTimeoutMs: number;
+  /** IANA zone of every session (TimeZone): date-only comparisons and timestamptz text follow it. */
+  timeZone: string;
   log: Logger;
 }
 
@@ -17,7 +19,7 @@ const MIN_POSTGIS: [number, number] = [3, 1];
  * Check the database (PostGIS present and recent enough) and open a pool that never asks for more connections
  * than the server can give: Martin's pool_size above max_connections is a known way to fall over.
  */
-export async function openPool({ url, maxConnections, statementTimeoutMs, log }: PoolOptions): Promise<pg.Pool> {
+export async function openPool({ url, maxConnections, statementTimeoutMs, timeZone, log }: PoolOptions): Promise<pg.Pool> {
   const probe = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   let size: number;
   try {
@@ -43,6 +45,7 @@ export async function openPool({ url, maxConnections, statementTimeoutMs, log }:
     connectionString: url,
     max: size,
     statement_timeout: statementTimeoutMs,
+    options: `-c TimeZone=${timeZone}`,
     application_name: 'citybase',
     connectionTimeoutMillis: 3_000,
     idleTimeoutMillis: 60_000,
