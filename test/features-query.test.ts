@@ -138,7 +138,7 @@ test('identify refuses bad input with 400 and hidden or unknown layers with 404'
 
 const AREA = { type: 'Polygon', coordinates: [[[119.0, 33.5], [119.1, 33.5], [119.1, 33.6], [119.03, 33.62], [119.0, 33.6], [119.0, 33.5]]] };
 
-test('a drawn polygon: per layer the count, the sum of each numeric property, and the features (limited)', async (t) => {
+test('a drawn polygon: per layer the count, the sum of each additive property, and the features (limited)', async (t) => {
   const res = await p.http.post('/query').send({ geometry: AREA, layers: ['fx_shelters', 'fx_cases'], limit: 5 });
   t.is(res.status, 200);
   const body = res.body as { areaM2: number; layers: Array<{ layer: string; count: number; sums: Record<string, number>; truncated: boolean; features: { features: Array<{ id: number }> } }> };
@@ -165,6 +165,18 @@ test('a drawn polygon: per layer the count, the sum of each numeric property, an
   const { rows: c } = await p.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM fixtures.cases WHERE ST_Intersects(geom, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326))`, [area]);
   t.is(cases.count, c[0]!.n);
   t.deepEqual(cases.sums, {});
+});
+
+test('only properties the layer declares additive are summed: a numeric value without the flag is counted, not added', async (t) => {
+  const everywhere = { type: 'Polygon', coordinates: [[[100, 20], [130, 20], [130, 45], [100, 45], [100, 20]]] };
+  const res = await p.http.post('/query').send({ geometry: everywhere, layers: ['fx_points'], limit: 0 });
+  t.is(res.status, 200);
+  const { rows } = await p.sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM fixtures.points WHERE ST_Intersects(geom, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326))`, [
+    JSON.stringify(everywhere),
+  ]);
+  t.true(rows[0]!.n > 0);
+  t.is(res.body.layers[0].count, rows[0]!.n);
+  t.deepEqual(res.body.layers[0].sums, {}, 'fx_points.value is numeric but not additive');
 });
 
 test('a line buffered by the server (metres on the spheroid), sent as a Feature from a drawing tool', async (t) => {

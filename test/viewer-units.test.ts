@@ -40,15 +40,16 @@ const districts = layer('basemap_districts', 'basemap', 'MULTIPOLYGON', {
 const shelters = layer('civil_defence_shelters', 'civil_defence', 'POINT', {
   properties: {
     name: { label: { zh: '名称', en: 'Name' } },
-    capacity: { label: { zh: '可掩蔽人数', en: 'Capacity' }, unit: '人' },
-    usable_area_m2: { label: { zh: '使用面积', en: 'Usable area' }, unit: 'm²' },
+    capacity: { label: { zh: '可掩蔽人数', en: 'Capacity' }, unit: '人', additive: true },
+    usable_area_m2: { label: { zh: '使用面积', en: 'Usable area' }, unit: 'm²', additive: true },
+    staff: { label: { zh: '值守人数', en: 'Staff on duty' }, unit: '人', additive: false },
     completed_year: { label: { zh: '建成年份', en: 'Year' } },
   },
   fields: { name: 'String', capacity: 'Number', usable_area_m2: 'Number', completed_year: 'Number' },
   style: [{ id: 'civil_defence_shelters-dot', type: 'circle', paint: { 'circle-radius': 4, 'circle-opacity': 0.9 } }],
 });
 const routes = layer('civil_defence_evacuation_routes', 'civil_defence', 'MULTILINESTRING', {
-  properties: { length_m: { label: { zh: '长度', en: 'Length' }, unit: 'm' } },
+  properties: { length_m: { label: { zh: '长度', en: 'Length' }, unit: 'm', additive: true } },
   style: [{ id: 'civil_defence_evacuation_routes-line', type: 'line', paint: { 'line-color': '#00AA00', 'line-opacity': ['step', ['zoom'], 0.5, 12, 1] } }],
 });
 const stations = layer('environment_air_stations', 'environment', 'POINT', {
@@ -112,7 +113,7 @@ test('the themes\' style is followed, less what the caller may not see and any o
   t.deepEqual(validateStyleMin(style as never), []);
 });
 
-test('under a drawn area, quantities are added up: people, areas, lengths of routes; not concentrations or radii', (t) => {
+test('under a drawn area, the properties the layer declares additive are added up; units alone decide nothing', (t) => {
   t.deepEqual(summable(shelters), ['capacity', 'usable_area_m2']);
   t.deepEqual(summable(routes), ['length_m']);
   t.deepEqual(summable(stations), []);

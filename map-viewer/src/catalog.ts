@@ -19,7 +19,7 @@ export interface CatalogLayer {
   attribution?: string;
   tilejson: string;
   tiles: string;
-  properties: Record<string, { label: Localized; unit?: string }>;
+  properties: Record<string, { label: Localized; unit?: string; additive?: boolean }>;
   fields?: Record<string, string>;
   style: Array<Record<string, unknown>>;
   legend: Array<{ label: Localized; color: string; shape: 'fill' | 'line' | 'circle' | 'symbol' }>;

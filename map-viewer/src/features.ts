@@ -41,17 +41,10 @@ export function hitsFromApi(body: unknown, catalog: Map<string, CatalogLayer>, l
   });
 }
 
-/**
- * Units of quantities that add up over an area (people, areas, volumes, lengths of routes); a concentration,
- * a percentage, a limit in dB or a radius does not. Layer definitions give units, not additivity, so this
- * is decided here, from the unit and, for metres, a label saying length.
- */
-const ADDITIVE_UNITS = new Set(['人', '个', '座', '户', '辆', 'm²', 'km²', '公顷', 'ha', '亩', 'm³', '万m³', 't', '吨', 'kW']);
-
-/** The properties worth adding up under a drawn area: quantities in an additive unit. */
+/** The properties worth adding up under a drawn area: those the layer definition declares additive. */
 export function summable(layer: CatalogLayer): string[] {
   return Object.entries(layer.properties)
-    .filter(([, p]) => p.unit && (ADDITIVE_UNITS.has(p.unit) || (p.unit === 'm' && /长度|length/i.test(`${p.label.zh} ${p.label.en}`))))
+    .filter(([, p]) => p.additive === true)
     .map(([k]) => k);
 }
 

@@ -11,7 +11,7 @@ import type { Tool } from './tool-host.ts';
 
 /**
  * Area statistics: draw a polygon, get per visible layer the number of features in it and the totals of its
- * quantities (properties with a unit). From `POST /query` when the server has it; until then from the
+ * quantities (the properties its definition declares additive). From `POST /query` when the server has it; until then from the
  * features drawn on the map, labelled approximate.
  */
 export interface LayerCount {

@@ -60,9 +60,15 @@ const AREA = `(SELECT CASE WHEN $2::float8 > 0 THEN ST_Buffer(g::geography, $2::
 const VALIDITY_SQL = `SELECT ST_IsValidReason(ST_SetSRID(ST_GeomFromGeoJSON($1::text), 4326))`;
 const AREA_SQL = `SELECT ST_Area(${AREA}::geography)`;
 
-/** Numeric exposed properties: summed per layer (how many people the shelters in a district hold). */
+/**
+ * The exposed numeric properties the layer declares additive: summed per layer (how many people the shelters in
+ * a district hold). Summing every number would answer nonsense such as a total of completion years.
+ */
 function summed(t: FeatureTable): string[] {
-  return t.listQueryables().filter((q) => (q.type === 'integer' || q.type === 'number') && t.propertyNames.includes(q.name)).map((q) => q.name);
+  return t
+    .listQueryables()
+    .filter((q) => (q.type === 'integer' || q.type === 'number') && t.propertyNames.includes(q.name) && t.meta.properties[q.name]?.additive === true)
+    .map((q) => q.name);
 }
 
 function statsSql(t: FeatureTable): string {

@@ -40,6 +40,11 @@ const property = z
     label: localized,
     /** Unit shown after the value, e.g. m², 人. */
     unit: z.string().optional(),
+    /**
+     * A quantity that adds up over an area (people, m², 万m³, kW), so POST /query and the viewer's area tool
+     * total it. A concentration, a percentage, a dB limit, a radius or a year does not.
+     */
+    additive: z.boolean().optional(),
   })
   .strict();
 
