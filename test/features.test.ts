@@ -1,8 +1,9 @@
 // OGC API - Features: the landing page, conformance (every class advertised is exercised here or in
 // cql2-filters.test.ts), collections and access, items (bbox, limit, paging, properties, sortby, datetime,
 // numberMatched) and single features, each compared with what SQL says.
+import zlib from 'node:zlib';
 import test, { type ExecutionContext } from 'ava';
-import { eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { eventually, onTheWire, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 
 let p: TestPlatform;
 const keys: Record<string, string> = {};
@@ -378,4 +379,24 @@ test('a table auto-published from schema contrib serves items, with its integer 
   t.deepEqual(c.features.map((f) => f.id), [1, 2, 3, 4, 5]);
   t.deepEqual(c.features[0]!.properties, { gid: 1, label: 'L1' });
   t.is((await get<Feature>('/collections/feature_points/items/3', { key: keys.dsj! })).properties.label, 'L3');
+});
+
+test('JSON answers are compressed by Accept-Encoding (brotli, gzip) and decode to the same page; small ones go as they are', async (t) => {
+  const url = '/collections/fx_cases/items?limit=300';
+  const [plain, br, gz] = await Promise.all(['identity', 'gzip, deflate, br', 'gzip'].map((accept) => onTheWire(p, url, { 'Accept-Encoding': accept })));
+  t.is(plain!.headers['content-encoding'], undefined);
+  t.is(br!.headers['content-encoding'], 'br');
+  t.is(gz!.headers['content-encoding'], 'gzip');
+  t.regex(String(br!.headers.vary), /Accept-Encoding/);
+  // The same features (timeStamp and the links' host:port differ from one request to the next).
+  const page = (b: Buffer) => {
+    const c = JSON.parse(b.toString('utf8')) as Collection;
+    return { numberReturned: c.numberReturned, features: c.features };
+  };
+  t.deepEqual(page(zlib.brotliDecompressSync(br!.body)), page(plain!.body));
+  t.deepEqual(page(zlib.gunzipSync(gz!.body)), page(plain!.body));
+  t.true(br!.body.length * 3 < plain!.body.length, `${br!.body.length} of ${plain!.body.length} bytes`);
+  const small = await onTheWire(p, '/conformance', { 'Accept-Encoding': 'br' });
+  t.true(small.body.length < 2048);
+  t.is(small.headers['content-encoding'], undefined);
 });

@@ -6,7 +6,7 @@ import test from 'ava';
 import { loadConfig } from '../tile-server/src/config.ts';
 import { createLogger } from '../tile-server/src/log.ts';
 import { startPlatform } from '../tile-server/src/platform.ts';
-import { binary, eventually, fixturesDir, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, eventually, fixturesDir, onTheWire, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
 import path from 'node:path';
 import supertest from 'supertest';
@@ -147,33 +147,18 @@ test('an empty tile is 204 with no body, and still has a validator', async (t) =
 test('gzip and brotli follow Accept-Encoding and decompress to the same tile', async (t) => {
   const { z, x, y } = tileOf(119.05, 33.6, 14);
   const url = `/tiles/fx_points/${z}/${x}/${y}.mvt`;
-  // Raw bytes as sent on the wire: a real socket and node:http, which never decompresses.
-  const server = p.platform.app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  const wire = (accept: string) =>
-    new Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port, path: url, headers: { 'Accept-Encoding': accept } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
-      }).on('error', reject);
-    });
-  try {
-    const identity = await wire('identity');
-    const gz = await wire('gzip');
-    const br = await wire('gzip, deflate, br');
-    t.is(identity.headers['content-encoding'], undefined);
-    t.is(gz.headers['content-encoding'], 'gzip');
-    t.is(br.headers['content-encoding'], 'br');
-    t.regex(String(br.headers.vary), /Accept-Encoding/);
-    t.deepEqual(zlib.gunzipSync(gz.body), identity.body);
-    t.deepEqual(zlib.brotliDecompressSync(br.body), identity.body);
-    t.true(br.body.length < identity.body.length);
-    t.not(gz.headers.etag, identity.headers.etag, 'each representation has its own strong ETag');
-  } finally {
-    server.close();
-  }
+  const wire = (accept: string) => onTheWire(p, url, { 'Accept-Encoding': accept });
+  const identity = await wire('identity');
+  const gz = await wire('gzip');
+  const br = await wire('gzip, deflate, br');
+  t.is(identity.headers['content-encoding'], undefined);
+  t.is(gz.headers['content-encoding'], 'gzip');
+  t.is(br.headers['content-encoding'], 'br');
+  t.regex(String(br.headers.vary), /Accept-Encoding/);
+  t.deepEqual(zlib.gunzipSync(gz.body), identity.body);
+  t.deepEqual(zlib.brotliDecompressSync(br.body), identity.body);
+  t.true(br.body.length < identity.body.length);
+  t.not(gz.headers.etag, identity.headers.etag, 'each representation has its own strong ETag');
 });
 
 test('a strong ETag answers If-None-Match with 304; another tile has another ETag', async (t) => {

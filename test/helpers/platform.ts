@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { readFile, readdir } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -105,6 +108,29 @@ export function binary(res: { on(e: string, cb: (c?: Buffer) => void): void }, d
   const chunks: Buffer[] = [];
   res.on('data', (c?: Buffer) => chunks.push(c!));
   res.on('end', () => done(null, Buffer.concat(chunks)));
+}
+
+/**
+ * GET as sent on the wire: a real socket and node:http, which never decompresses (supertest unpacks gzip and
+ * brotli on its own), so Content-Encoding and the encoded bytes can be checked.
+ */
+export async function onTheWire(tp: TestPlatform, path: string, headers: Record<string, string>): Promise<{ headers: http.IncomingHttpHeaders; body: Buffer }> {
+  const server = tp.platform.app.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  try {
+    return await new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path, headers }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        })
+        .on('error', reject);
+    });
+  } finally {
+    server.close();
+  }
 }
 
 /** Wait until a condition holds (polling), for things that happen asynchronously such as catalog rescans. */

@@ -7,6 +7,7 @@ import type { Principal } from './access/access.ts';
 import { keyFromRequest, type KeyStore } from './access/keys.ts';
 import type { Config } from './config.ts';
 import { createQueryRunner } from './db/query.ts';
+import { compression } from './compression.ts';
 import { errorBoundary, notFound } from './errors.ts';
 import { FeatureLayers } from './features/layers.ts';
 import type { Metrics } from './metrics.ts';
@@ -64,6 +65,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     }
   });
   app.use(errorBoundary(log));
+  app.use(compression());
   app.use(
     cors({
       origin: (ctx) => {

@@ -60,6 +60,7 @@ function send(ctx: Context, file: Cached, type: string, cacheControl: string): v
   const accepted = file.encoded.size ? ctx.acceptsEncodings(...file.encoded.keys(), 'identity') : 'identity';
   const rep = (typeof accepted === 'string' && file.encoded.get(accepted)) || file.identity;
   if (rep !== file.identity) ctx.set('Content-Encoding', accepted as string);
+  ctx.compress = false; // negotiated here, from the build's own .br/.gz, each with its ETag
   if (file.encoded.size) ctx.vary('Accept-Encoding');
   ctx.set('Cache-Control', cacheControl);
   ctx.set('ETag', rep.etag);
