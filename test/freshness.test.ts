@@ -190,3 +190,16 @@ test.serial('changes made in one transaction are seen together after it commits,
   t.is((await fetchTile('fx_points', z, x, y)).names.get(0), 'in-tx');
   await change(`UPDATE fixtures.points SET name = 'P0' WHERE id = 0`);
 });
+
+test.serial('a request after a commit does not share a tile query that started before it', async (t) => {
+  // Identical requests share one query; one arriving after a change must not be handed the older query's tile.
+  const { z, x, y } = at(119.0, 33.6, 10);
+  const early = fetchTile('fx_slow_points', z, x, y);
+  const running = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%slow_points_tile%' AND state = 'active' AND pid <> pg_backend_pid()`;
+  for (let i = 0; i < 50 && (await p.sql.query<{ n: number }>(running)).rows[0]!.n === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await change(`UPDATE fixtures.slow_points SET name = 'after' WHERE id = 1`);
+  const late = await fetchTile('fx_slow_points', z, x, y);
+  t.is(late.names.get(1), 'after', 'the request made after the commit sees it');
+  t.is((await early).names.get(1), 'before', 'the request made before it got the older snapshot');
+  t.is((await fetchTile('fx_slow_points', z, x, y)).names.get(1), 'after', 'and the older tile was not cached');
+});

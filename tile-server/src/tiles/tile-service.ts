@@ -23,7 +23,11 @@ interface Flight {
   promise: Promise<CachedTile>;
   waiters: number;
   controller: AbortController;
+  /** The layers' change counters when the query started: a request may join only if nothing changed since. */
+  epoch: number[];
 }
+
+const sameEpoch = (a: readonly number[], b: readonly number[]) => a.every((v, i) => v === b[i]);
 
 /**
  * Tiles for a list of layer ids: access check, zoom check, cache, and the database queries (one per layer, in
@@ -82,7 +86,7 @@ export class TileService {
     } else if (cacheable) {
       this.cache.misses++;
     }
-    let flight = this.inflight.get(key);
+    let flight = this.inflight.has(key) ? await this.joinable(key, ids) : undefined;
     if (!flight) {
       const controller = new AbortController();
       const epoch = this.cache.epochOf(ids);
@@ -90,12 +94,25 @@ export class TileService {
         if (cacheable) this.cache.set(key, ids, coord, tile, epoch);
         return tile;
       });
-      flight = { promise, waiters: 0, controller };
-      this.inflight.set(key, flight);
-      const done = () => this.inflight.delete(key);
+      const started: Flight = { promise, waiters: 0, controller, epoch };
+      this.inflight.set(key, started);
+      // A later flight may have taken the key (this one predates a change): only this one's own entry goes.
+      const done = () => void (this.inflight.get(key) === started && this.inflight.delete(key));
       promise.then(done, done);
+      flight = started;
     }
     return this.wait(flight, gone());
+  }
+
+  /**
+   * The running query for the key, if this request may share it. A query that started before a change committed
+   * would hand back the old tile, so a request joins only once the listener has caught up with every commit made
+   * before it arrived and the layers' counters still read what they did when the query started.
+   */
+  private async joinable(key: string, ids: readonly string[]): Promise<Flight | undefined> {
+    if (!(await this.caughtUp())) return undefined;
+    const flight = this.inflight.get(key); // looked up again: it may have finished or been replaced meanwhile
+    return flight && sameEpoch(flight.epoch, this.cache.epochOf(ids)) ? flight : undefined;
   }
 
   /** Wait for a shared query; the query is cancelled only when every request waiting for it has gone away. */
