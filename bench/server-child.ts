@@ -26,6 +26,15 @@ export interface ServerChild {
 }
 
 /**
+ * Stop unless this process runs with the server's node flags: the raw-SQL references run in the benchmark's own
+ * process, and a reference without the heap setting the server has would be a handicapped one.
+ */
+export function requireStartFlags(): void {
+  const missing = startFlags().filter((f) => !process.execArgv.includes(f));
+  if (missing.length) throw new Error(`run the benchmark with npm start's node flags (missing ${missing.join(' ')}): use npm run bench:…`);
+}
+
+/**
  * The server under test in a child process (bench/server.ts), as in a deployment: its CPU is apart from the load
  * generator's. Resolves once it prints its BENCH_SERVER line; fails if any of `layers` is not served.
  */

@@ -1,17 +1,18 @@
 // `npm run bench:tiles`: tile throughput of (a) the raw layer SQL through pg, (b) the server with the cache off,
 // (c) the server with a warm cache, (d) nginx serving the same tile bytes from disk; concurrency 8, one fixed
 // seeded list of z14 and z12 tiles over Huai'an. All four run side by side and are measured in interleaved
-// rounds, so drift on the machine (other tenants, CPU frequency) falls on every subject alike; each ratio is the
-// median of the rounds' ratios. Env: DATABASE_URL (else an embedded cluster in a temp dir), BENCH_ROUNDS
-// (default 3), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP (untimed seconds before a
-// subject's first measurement, default 3), BENCH_SKIP (measurements to leave out, e.g. `cold-gzip,warm-gzip`).
+// rounds (odd rounds in reverse order), so drift on the machine (other tenants, CPU frequency) falls on every
+// subject alike; each ratio is the median of the rounds' ratios. Env: DATABASE_URL (else an embedded cluster in
+// a temp dir), BENCH_ROUNDS (default 3), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP
+// (untimed seconds before a subject's first measurement, default 3), BENCH_SKIP (measurements to leave out, e.g.
+// `cold-gzip,warm-gzip`).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { startServerChild, type ServerChild } from './server-child.ts';
+import { requireStartFlags, startServerChild, type ServerChild } from './server-child.ts';
 import { startEmbeddedCluster, type EmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { BBOX, LAYERS, generateData, writeLayers } from './data.ts';
 import { cpuSeconds, machineBusySeconds, onePass, parentOf, rssMB, tileList, timedPasses, treeCpuSeconds, type Tile, type Timing } from './load.ts';
@@ -93,7 +94,11 @@ interface Subject {
 const disturbed = new Set<string>(); // measurements during which other processes used > 20% of a core
 const fmt = (v: number, d = 1) => v.toFixed(d);
 const digest = (bufs: Buffer[]) => bufs.reduce((h, b) => h.update(b), createHash('sha1')).digest('hex').slice(0, 12);
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 let postmaster: number | null = null; // when the database runs on this machine: its CPU is reported too
 
@@ -137,6 +142,7 @@ async function measure({ name, client, pids }: Subject, list: Tile[], warmup: nu
 
 // ---- main ----
 async function main(): Promise<void> {
+  requireStartFlags();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'citybase-bench-'));
   fs.chmodSync(tmp, 0o755); // as root, postgres and nginx's workers run as other users and must traverse it
   cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -183,7 +189,8 @@ async function main(): Promise<void> {
   // The subjects, all started up front. (a) raw SQL: the server's exact text as a named prepared statement.
   const cold = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '0' });
   const warm = await startServer({ DATABASE_URL: url, LAYERS_DIR: layersDir, TILE_CACHE_MB: '1024' });
-  const raw = new pg.Pool({ connectionString: url, max: CONCURRENCY });
+  // Idle connections kept as long as the server's pool keeps them (db/pool.ts), so neither starts a round afresh.
+  const raw = new pg.Pool({ connectionString: url, max: CONCURRENCY, idleTimeoutMillis: 60_000 });
   cleanups.push(() => raw.end());
   const rawGet = async (t: Tile) => {
     const res = await raw.query({ name: `bench:${t.layer}`, text: cold.sql[t.layer]!, values: [t.z, t.x, t.y], rowMode: 'array' });
@@ -212,9 +219,10 @@ async function main(): Promise<void> {
     `tile sizes: avg ${fmt(sizes.reduce((a, b) => a + b, 0) / sizes.length / 1024)} KB, median ${fmt(sorted[sorted.length >> 1]! / 1024)} KB, ` +
       `max ${fmt(sorted.at(-1)! / 1024)} KB, ${sizes.filter((n) => n === 0).length} empty; sha1 of all ${digest(rawBytes)} (same data, same digest)`,
   );
+  // Ratios of subjects doing different work would mean nothing: a difference stops the benchmark.
   const compare = (what: string, got: Buffer[]) => {
     const differ = got.filter((b, i) => !b.equals(rawBytes[i]!)).length;
-    if (differ) console.log(`WARNING: ${differ} tiles from ${what} differ from the raw SQL's`);
+    if (differ) throw new Error(`${differ} tiles from ${what} differ from the raw SQL's`);
   };
   compare('the server', await fetchAll(subjects[1]!.client, list));
   compare('the server with its cache', await fetchAll(subjects[3]!.client, list)); // this pass fills the cache
@@ -239,7 +247,8 @@ async function main(): Promise<void> {
   for (let r = 0; r < ROUNDS; r++) {
     console.log(`\nround ${r + 1} of ${ROUNDS}`);
     const rows = new Map<string, Row>();
-    for (const subject of measured) rows.set(subject.name, await measure(subject, list, r === 0 ? WARMUP : 0));
+    // Odd rounds run the subjects in reverse order, so none always runs first or after the same neighbour.
+    for (const subject of r % 2 ? [...measured].reverse() : measured) rows.set(subject.name, await measure(subject, list, r === 0 ? WARMUP : 0));
     rounds.push(rows);
   }
 
@@ -255,7 +264,10 @@ async function main(): Promise<void> {
   }
   console.log('');
   const ratio = (a: string, b: string, target: number) => {
-    if (!rounds[0]!.has(a) || !rounds[0]!.has(b)) return;
+    if (!rounds[0]!.has(a) || !rounds[0]!.has(b)) {
+      console.log(`${`${a}/${b}`.padEnd(13)} not measured (${[a, b].filter((n) => !rounds[0]!.has(n)).join(', ')} left out)`);
+      return;
+    }
     const rates = rounds.map((m) => m.get(a)!.rate / m.get(b)!.rate);
     const cpus = rounds.map((m) => m.get(b)!.cpuPerTile / m.get(a)!.cpuPerTile);
     const r = median(rates);

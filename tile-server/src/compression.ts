@@ -18,5 +18,7 @@ export function compression(): Middleware {
     br: { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 4 } },
     gzip: { level: 5 },
     deflate: false,
-  });
+    // zstd (Node >= 22.15) would run at its default level, not the settings chosen here; browsers all take br.
+    zstd: false,
+  } as Parameters<typeof compress>[0]);
 }

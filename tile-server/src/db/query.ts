@@ -24,6 +24,11 @@ export function createQueryRunner(pool: pg.Pool): QueryRunner {
     async prepared(name, text, values, signal) {
       if (signal?.aborted) throw new QueryCancelledError();
       const client = await pool.connect();
+      if (signal?.aborted) {
+        // The client left while we waited for a connection: nothing was sent, so the connection is clean.
+        client.release();
+        throw new QueryCancelledError();
+      }
       let running = true;
       let cancelled = false;
       const onAbort = () => {

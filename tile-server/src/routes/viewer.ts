@@ -44,11 +44,14 @@ class StaticFiles {
     const hit = this.cache.get(rel);
     if (hit && hit.mtimeMs === info.mtimeMs) return hit;
     const body = await readFile(file);
-    const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
+    // Each representation's tag is the hash of its own bytes: two builds that compress the same file differently
+    // never share a strong ETag.
+    const tag = (bytes: Buffer) => `"${createHash('sha1').update(bytes).digest('base64url')}"`;
+    const etag = tag(body);
     const encoded = new Map<string, Representation>();
     for (const [name, ext] of encodings) {
       const bytes = await readFile(file + ext).catch(() => null);
-      if (bytes) encoded.set(name, { body: bytes, etag: `${etag.slice(0, -1)}-${name}"` });
+      if (bytes) encoded.set(name, { body: bytes, etag: tag(bytes) });
     }
     const entry = { mtimeMs: info.mtimeMs, identity: { body, etag }, encoded };
     this.cache.set(rel, entry);

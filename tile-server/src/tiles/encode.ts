@@ -50,9 +50,12 @@ export async function encoded(tile: CachedTile, want: Encoding): Promise<{ body:
   return { body: tile.gzip, encoding: 'gzip', added: true };
 }
 
-/** Strong ETag of one representation: a different encoding is a different byte sequence, so a different tag. */
+/**
+ * Strong ETag of one representation: a different encoding is a different byte sequence, so a different tag; so
+ * is the same encoding at another setting (a tile made for one response is compressed at the fastest level).
+ */
 export function etagFor(tile: CachedTile, encoding: Encoding): string {
-  return encoding === 'identity' ? `"${tile.etag}"` : `"${tile.etag}-${encoding}"`;
+  return encoding === 'identity' ? `"${tile.etag}"` : `"${tile.etag}-${encoding}${tile.kept ? '' : '-fast'}"`;
 }
 
 /** If-None-Match matches when it names any representation of the same tile content (or is *). */
