@@ -3,7 +3,7 @@
 // order, limit) aggregated by PostgreSQL with ST_AsGeoJSON, through pg as a named prepared statement. Reports
 // features/s and the ratio (target >= 0.8), then the same with a CQL2 filter. Concurrency 8, a fixed seeded list
 // of boxes over Huai'an. Env: DATABASE_URL (else an embedded cluster in a temp dir; schema bench is recreated),
-// BENCH_ROUNDS (default 3: the four measurements are interleaved in rounds, each ratio is the median of the
+// BENCH_ROUNDS (default 5: the four measurements are interleaved in rounds, each ratio is the median of the
 // rounds'), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP (untimed seconds before each
 // subject's first measurement, default 3).
 import fs from 'node:fs';
@@ -16,7 +16,7 @@ import { startEmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { BBOX, generateData, writeLayers } from './data.ts';
 import { cpuSeconds, machineBusySeconds, mulberry32, parentOf, treeCpuSeconds } from './load.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONCURRENCY = 8;

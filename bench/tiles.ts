@@ -3,7 +3,7 @@
 // seeded list of z14 and z12 tiles over Huai'an. All four run side by side and are measured in interleaved
 // rounds (odd rounds in reverse order), so drift on the machine (other tenants, CPU frequency) falls on every
 // subject alike; each ratio is the median of the rounds' ratios. Env: DATABASE_URL (else an embedded cluster in
-// a temp dir), BENCH_ROUNDS (default 3), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP
+// a temp dir), BENCH_ROUNDS (default 5), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP
 // (untimed seconds before a subject's first measurement, default 3), BENCH_SKIP (measurements to leave out, e.g.
 // `cold-gzip,warm-gzip`).
 import { createHash } from 'node:crypto';
@@ -18,7 +18,7 @@ import { BBOX, LAYERS, generateData, writeLayers } from './data.ts';
 import { cpuSeconds, machineBusySeconds, onePass, parentOf, rssMB, tileList, timedPasses, treeCpuSeconds, type Tile, type Timing } from './load.ts';
 import { NGINX, startNginx } from './nginx.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const CONCURRENCY = 8;
