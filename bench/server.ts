@@ -2,6 +2,7 @@
 // LAYERS_DIR, TILE_CACHE_MB, ...), listening on 127.0.0.1:<free port>. Prints one line
 // `BENCH_SERVER {"port":…,"sql":{layer: tile SQL}}` on stdout when ready; exits on SIGTERM or when stdin closes.
 import { loadConfig } from '../tile-server/src/config.ts';
+import { createHttpServer } from '../tile-server/src/http-server.ts';
 import { createLogger } from '../tile-server/src/log.ts';
 import { shutdown, startPlatform } from '../tile-server/src/platform.ts';
 import { PostgisTableSource } from '../tile-server/src/sources/postgis-table.ts';
@@ -15,12 +16,11 @@ const sql: Record<string, string> = {};
 for (const source of platform.registry.list()) if (source instanceof PostgisTableSource) sql[source.meta.id] = source.sql;
 const unavailable = Object.fromEntries(platform.registry.unavailable);
 
-const server = platform.app.listen(config.PORT, config.HOST, () => {
+const server = createHttpServer(platform.app).listen(config.PORT, config.HOST, () => {
   const addr = server.address();
   const port = addr && typeof addr === 'object' ? addr.port : 0;
   process.stdout.write(`BENCH_SERVER ${JSON.stringify({ port, sql, unavailable })}\n`);
 });
-server.keepAliveTimeout = 75_000;
 
 let stopping = false;
 const stop = async () => {

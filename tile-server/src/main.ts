@@ -4,6 +4,7 @@ import { ensureDemoKey } from '../../data-samples/demo-key.ts';
 import { loadSamplesOnce } from '../../data-samples/load.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { startEmbeddedCluster, type EmbeddedCluster } from './db/embedded.ts';
+import { createHttpServer } from './http-server.ts';
 import { createLogger } from './log.ts';
 import { shutdown, startPlatform } from './platform.ts';
 
@@ -37,10 +38,9 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const server = platform.app.listen(config.PORT, config.HOST, () => {
+  const server = createHttpServer(platform.app).listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/` }, 'CityBase is up');
   });
-  server.keepAliveTimeout = 75_000;
 
   let stopping = false;
   const stop = async (signal: string) => {
