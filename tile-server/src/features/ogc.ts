@@ -2,12 +2,12 @@ import type { LonLatBox } from '../tiles/coords.ts';
 import type { ValueType } from './cql2/compile.ts';
 import type { FeatureTable } from './table.ts';
 
-/** The documents of OGC API - Features that describe the service: landing page, conformance, collections. */
+/** The documents of OGC API - Features (and Tiles) that describe the service: landing page, conformance, collections. */
 
 export const CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84';
 export const GEOJSON = 'application/geo+json';
 
-/** Conformance classes implemented, each honoured and tested (test/features.test.ts, test/cql2.test.ts). */
+/** Conformance classes implemented, each honoured and tested (test/features.test.ts, test/ogc-tiles.test.ts). */
 export const CONFORMANCE = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
@@ -21,6 +21,14 @@ export const CONFORMANCE = [
   'http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions-plus',
   'http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions',
   'http://www.opengis.net/spec/cql2/1.0/conf/property-property',
+  // OGC API - Tiles (routes/ogc-tiles.ts), checked in test/ogc-tiles.test.ts.
+  'http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/core',
+  'http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tileset',
+  'http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/tilesets-list',
+  'http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/geodata-tilesets',
+  'http://www.opengis.net/spec/ogcapi-tiles-1/1.0/conf/mvt',
+  'http://www.opengis.net/spec/tms/2.0/conf/tilematrixset',
+  'http://www.opengis.net/spec/tms/2.0/conf/json-tilematrixset',
 ];
 
 export interface Link {
@@ -41,6 +49,7 @@ export function landingPage(href: Href): object {
       { href: href('/ogc'), rel: 'self', type: 'application/json', title: 'this document' },
       { href: href('/conformance'), rel: 'conformance', type: 'application/json', title: 'conformance classes' },
       { href: href('/collections'), rel: 'data', type: 'application/json', title: 'collections' },
+      { href: href('/tileMatrixSets'), rel: 'http://www.opengis.net/def/rel/ogc/1.0/tiling-schemes', type: 'application/json', title: 'tile matrix sets' },
       { href: href('/layers'), rel: 'describedby', type: 'application/json', title: 'layer catalog (tiles, styles, legends)' },
     ],
   };
@@ -64,6 +73,7 @@ export function collectionDocument(t: FeatureTable, bounds: LonLatBox | null, hr
       { href: href(path), rel: 'self', type: 'application/json', title: 'this collection' },
       { href: href(`${path}/items`), rel: 'items', type: GEOJSON, title: 'features' },
       { href: href(`${path}/queryables`), rel: 'http://www.opengis.net/def/rel/ogc/1.0/queryables', type: 'application/schema+json', title: 'queryables' },
+      { href: href(`${path}/tiles`), rel: 'http://www.opengis.net/def/rel/ogc/1.0/tilesets-vector', type: 'application/json', title: 'vector tilesets' },
       { href: href(`/tiles/${t.id}.json`), rel: 'describedby', type: 'application/json', title: 'TileJSON (vector tiles)' },
     ],
   };

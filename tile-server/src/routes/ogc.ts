@@ -22,16 +22,22 @@ export interface OgcDeps {
  * /collections/{layer}, /collections/{layer}/queryables, /collections/{layer}/items[/{id}]. Every layer goes
  * through the access check first (FeatureLayers.get), so nothing about an invisible layer is parsed or answered.
  */
-export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
-  const href = (ctx: Context): Href => {
-    const base = baseUrl(ctx, deps.publicUrl);
-    const key = typeof ctx.query.key === 'string' && ctx.query.key ? ctx.query.key : null;
-    return (path, query = new URLSearchParams()) => {
-      if (key && !query.has('key')) query.set('key', key);
-      const qs = query.toString();
-      return `${base}${path}${qs ? `?${qs}` : ''}`;
-    };
+/** Absolute links for a request: the public base URL, and the caller's ?key= carried on. */
+export function ogcHref(ctx: Context, publicUrl: string | undefined): Href {
+  const base = baseUrl(ctx, publicUrl);
+  const key = typeof ctx.query.key === 'string' && ctx.query.key ? ctx.query.key : null;
+  return (path, query = new URLSearchParams()) => {
+    if (key && !query.has('key')) query.set('key', key);
+    const qs = query.toString();
+    return `${base}${path}${qs ? `?${qs}` : ''}`;
   };
+}
+
+/** The same paths under /ogc, for clients that append paths to the landing page's URL instead of following its links. */
+export const alsoUnderOgc = (path: string) => [path, `/ogc${path}`];
+
+export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
+  const href = (ctx: Context): Href => ogcHref(ctx, deps.publicUrl);
   const json = (ctx: Context, route: string, body: object, type = 'application/json') => {
     ctx.state.route = route;
     ctx.set('Cache-Control', 'no-cache');
@@ -44,8 +50,7 @@ export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
     json(ctx, 'ogc', landingPage(href(ctx)));
   });
 
-  // Also under /ogc, for clients that append paths to the landing page's URL instead of following its links.
-  const at = (path: string) => [path, `/ogc${path}`];
+  const at = alsoUnderOgc;
 
   router.get(at('/conformance'), (ctx) => {
     onlyKnown(ctx.query, ['f', 'key']);

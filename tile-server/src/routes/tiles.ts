@@ -4,26 +4,39 @@ import { badRequest } from '../errors.ts';
 import type { FeatureLayers } from '../features/layers.ts';
 import { tileFilter } from '../features/tile-filter.ts';
 import type { CachedTile, TileCache } from '../tiles/cache.ts';
-import { parseTile } from '../tiles/coords.ts';
+import { parseTile, type TileCoord } from '../tiles/coords.ts';
 import { encoded, etagFor, negotiate, notModified } from '../tiles/encode.ts';
 import { tileKey, type TileService } from '../tiles/tile-service.ts';
 import type { AppState } from '../app.ts';
 
 const MVT = 'application/vnd.mapbox-vector-tile';
 
+/** What serving a tile needs, shared by /tiles/… and OGC API - Tiles (routes/ogc-tiles.ts). */
+export interface TileDeps {
+  tiles: TileService;
+  cache: TileCache;
+  cacheControl: string;
+  layers: FeatureLayers;
+}
+
 /** GET /tiles/{layer[,layer…]}/{z}/{x}/{y}.mvt|.pbf[?filter=<CQL2-text>] */
-export function tileRoutes(router: Router<AppState>, tiles: TileService, cache: TileCache, cacheControl: string, layers: FeatureLayers): void {
+export function tileRoutes(router: Router<AppState>, deps: TileDeps): void {
   router.get('/tiles/:layers/:z/:x/:file', async (ctx) => {
     ctx.state.route = 'tile';
     const m = /^(.*)\.(mvt|pbf)$/.exec(ctx.params.file!);
     if (!m) throw badRequest('invalid_tile', 'tile URLs end in {y}.mvt or {y}.pbf');
-    const coord = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
-    const sources = tiles.atZoom(tiles.sources(ctx.params.layers!, ctx.state.principal), coord.z);
-    // After the access check: a filter is checked only against a layer the caller may see.
-    const filter = tileFilter(layers, sources, ctx.query, ctx.state.principal);
-    const tile = await tiles.tile(sources, coord, () => clientGone(ctx), filter);
-    await send(ctx, tile, cache, tileKey(sources.map((s) => s.meta.id), coord, filter), cacheControl);
+    await serveTile(ctx, deps, ctx.params.layers!, parseTile(ctx.params.z!, ctx.params.x!, m[1]!));
   });
+}
+
+/** A tile of `ids` (one layer or `a,b,…`) at a parsed address: access, zoom, filter, cache or query, response. */
+export async function serveTile(ctx: Context, deps: TileDeps, ids: string, coord: TileCoord): Promise<void> {
+  const { tiles } = deps;
+  const sources = tiles.atZoom(tiles.sources(ids, ctx.state.principal), coord.z);
+  // After the access check: a filter is checked only against a layer the caller may see.
+  const filter = tileFilter(deps.layers, sources, ctx.query, ctx.state.principal);
+  const tile = await tiles.tile(sources, coord, () => clientGone(ctx), filter);
+  await send(ctx, tile, deps.cache, tileKey(sources.map((s) => s.meta.id), coord, filter), deps.cacheControl);
 }
 
 /** An AbortSignal that fires when the client closes the connection before the response is written. */
