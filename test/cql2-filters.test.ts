@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import supertest from 'supertest';
 import { createHttpServer } from '../tile-server/src/http-server.ts';
-import { startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 
 let p: TestPlatform;
 let key: string;
@@ -218,6 +218,16 @@ const HOSTILE: Array<[string, RegExp]> = [
   ['NOT '.repeat(10_000) + 'value = 1', /nested too deeply/],
 ];
 
+/** The same attacks in CQL2-JSON: each a 400 located by JSON Pointer. */
+const HOSTILE_JSON: Array<[string, RegExp]> = [
+  ['{"op":"=","args":[{"property":"kind; DROP TABLE fixtures.points"},"a"]}', /unknown property/],
+  ['{"op":"=","args":[{"property":"kind"},{"sql":"pg_sleep(10)"}]}', /expected a value/],
+  ['{"op":"pg_sleep","args":[10]}', /unknown or unsupported operator/],
+  ['{"op":"=","args":[{"property":"kind"},"a"]} OR 1=1', /not JSON/],
+  [`${'{"op":"not","args":['.repeat(2_000)}true${']}'.repeat(2_000)}`, /nested too deeply/],
+  [JSON.stringify({ op: 'or', args: Array.from({ length: 2_000 }, () => ({ op: '=', args: [{ property: 'value' }, 1] })) }), /too many terms|too long/],
+];
+
 test.serial('hostile filters are each a 400 naming the problem, and not one query reaches the database', async (t) => {
   // Serial: the other tests would send queries meanwhile. The server as npm start runs it takes URLs of up to
   // 256 KiB (Node's default is 16), so the filter limits themselves answer, not Node with a 431.
@@ -240,6 +250,12 @@ test.serial('hostile filters are each a 400 naming the problem, and not one quer
         t.regex(res.body.message, /at character \d+$/);
       }
     }
+    for (const [filter, message] of HOSTILE_JSON) {
+      const res = await client.get('/collections/fx_points/items').query({ filter, 'filter-lang': 'cql2-json' });
+      t.is(res.status, 400, filter.slice(0, 60));
+      t.regex(res.body.message, message, filter.slice(0, 60));
+      t.regex(res.body.message, / at \/[\w/]*$/);
+    }
     t.is(sent, 0, 'no query was sent for any of them');
   } finally {
     pool.query = query;
@@ -261,10 +277,31 @@ test('injection written as valid CQL2 is only ever a string value', async (t) =>
   t.is(rows[0]!.n, 2500);
 });
 
-test('filter-lang other than cql2-text and a filter-crs other than CRS84 are refused', async (t) => {
+test('CQL2-JSON selects what the same filter in CQL2-text does, on items and tiles; its errors name a JSON Pointer', async (t) => {
+  const pairs: Array<[string, object]> = [
+    ["kind = 'a' AND value > 10", { op: 'and', args: [{ op: '=', args: [{ property: 'kind' }, 'a'] }, { op: '>', args: [{ property: 'value' }, 10] }] }],
+    ['S_INTERSECTS(geometry, BBOX(119.0, 33.55, 119.05, 33.6))', { op: 's_intersects', args: [{ property: 'geometry' }, { bbox: [119.0, 33.55, 119.05, 33.6] }] }],
+    ["name LIKE 'P1%' OR value BETWEEN 1 AND 3", { op: 'or', args: [{ op: 'like', args: [{ property: 'name' }, 'P1%'] }, { op: 'between', args: [{ property: 'value' }, 1, 3] }] }],
+  ];
+  for (const [text, json] of pairs) {
+    const viaJson = await p.http.get('/collections/fx_points/items').query({ filter: JSON.stringify(json), 'filter-lang': 'cql2-json', limit: 10000, properties: '' });
+    t.is(viaJson.status, 200, text);
+    const ids = (JSON.parse(viaJson.text) as { features: Array<{ id: number }> }).features.map((f) => f.id);
+    t.true(ids.length > 0, text);
+    t.deepEqual(ids, await apiIds('fx_points', text), text);
+    const tile = (filter: string, lang: string) =>
+      p.http.get('/tiles/fx_points/12/3402/1634.mvt').query({ filter, 'filter-lang': lang }).set('Accept-Encoding', 'identity').buffer(true).parse(binary);
+    t.deepEqual((await tile(JSON.stringify(json), 'cql2-json')).body, (await tile(text, 'cql2-text')).body, `tile: ${text}`);
+  }
+  const bad = await p.http.get('/collections/fx_points/items').query({ filter: '{"op":"=","args":[{"property":"colour"},"red"]}', 'filter-lang': 'cql2-json' });
+  t.is(bad.status, 400);
+  t.deepEqual(bad.body, { error: 'invalid_filter', message: 'filter: unknown property "colour" (see the collection\'s queryables) at /args/0' });
+});
+
+test('filter-lang other than cql2-text or cql2-json and a filter-crs other than CRS84 are refused', async (t) => {
   const cases: Array<[Record<string, string>, RegExp]> = [
-    [{ filter: '{"op":"=","args":[{"property":"kind"},"a"]}', 'filter-lang': 'cql2-json' }, /filter-lang "cql2-json" is not supported/],
-    [{ filter: "kind = 'a'", 'filter-lang': 'sql' }, /filter-lang "sql" is not supported/],
+    [{ filter: "kind = 'a'", 'filter-lang': 'cql2-json' }, /not JSON/],
+    [{ filter: "kind = 'a'", 'filter-lang': 'sql' }, /filter-lang "sql" is not supported: use cql2-text or cql2-json/],
     [{ filter: "kind = 'a'", 'filter-crs': 'http://www.opengis.net/def/crs/EPSG/0/3857' }, /filter-crs must be/],
   ];
   for (const [query, message] of cases) {

@@ -103,6 +103,10 @@ const honoured: Record<string, (t: ExecutionContext) => Promise<void>> = {
   'cql2/1.0/conf/cql2-text': async (t) => {
     t.is((await p.http.get('/collections/fx_points/items').query({ filter: 'value < 2', 'filter-lang': 'cql2-text' })).status, 200);
   },
+  'cql2/1.0/conf/cql2-json': async (t) => {
+    const json = JSON.stringify({ op: '<', args: [{ property: 'value' }, 2] });
+    t.is((await get('/collections/fx_points/items', { filter: json, 'filter-lang': 'cql2-json' })).numberReturned, (await sqlIds('SELECT id FROM fixtures.points WHERE value < 2')).length);
+  },
   'cql2/1.0/conf/basic-cql2': async (t) => {
     t.true((await get('/collections/fx_points/items', { filter: 'built IS NOT NULL AND flag = true AND value >= 10', limit: 10 })).numberReturned > 0);
   },

@@ -2,6 +2,9 @@ import type { Geometry } from 'geojson';
 
 /** The CQL2 subset CityBase understands, as a tree. Every node keeps its position for error messages. */
 
+/** Where a node was written: a 1-based character in CQL2-text, or a JSON Pointer into CQL2-JSON ("/args/1"). */
+export type Pos = number | string;
+
 export type ComparisonOp = '=' | '<>' | '<' | '>' | '<=' | '>=';
 
 export const SPATIAL_FUNCTIONS = [
@@ -17,26 +20,26 @@ export const SPATIAL_FUNCTIONS = [
 export type SpatialFunction = (typeof SPATIAL_FUNCTIONS)[number];
 
 export type Scalar =
-  | { kind: 'property'; name: string; pos: number }
-  | { kind: 'string'; value: string; pos: number }
-  | { kind: 'number'; text: string; value: number; pos: number }
-  | { kind: 'boolean'; value: boolean; pos: number }
-  | { kind: 'date'; value: string; pos: number }
-  | { kind: 'timestamp'; value: string; pos: number };
+  | { kind: 'property'; name: string; pos: Pos }
+  | { kind: 'string'; value: string; pos: Pos }
+  | { kind: 'number'; text: string; value: number; pos: Pos }
+  | { kind: 'boolean'; value: boolean; pos: Pos }
+  | { kind: 'date'; value: string; pos: Pos }
+  | { kind: 'timestamp'; value: string; pos: Pos };
 
-export type GeometryOperand = { kind: 'property'; name: string; pos: number } | { kind: 'geometry'; geometry: Geometry; pos: number };
+export type GeometryOperand = { kind: 'property'; name: string; pos: Pos } | { kind: 'geometry'; geometry: Geometry; pos: Pos };
 
 export type Expr =
-  | { kind: 'and' | 'or'; args: Expr[]; pos: number }
-  | { kind: 'not'; arg: Expr; pos: number }
-  | { kind: 'literal'; value: boolean; pos: number }
-  | { kind: 'compare'; op: ComparisonOp; left: Scalar; right: Scalar; pos: number }
-  | { kind: 'like'; negated: boolean; value: Scalar; pattern: Scalar; pos: number }
-  | { kind: 'between'; negated: boolean; value: Scalar; low: Scalar; high: Scalar; pos: number }
-  | { kind: 'in'; negated: boolean; value: Scalar; list: Scalar[]; pos: number }
-  | { kind: 'isNull'; negated: boolean; value: Scalar; pos: number }
-  | { kind: 'spatial'; fn: SpatialFunction; a: GeometryOperand; b: GeometryOperand; pos: number }
-  | { kind: 'dwithin'; a: GeometryOperand; b: GeometryOperand; metres: number; pos: number };
+  | { kind: 'and' | 'or'; args: Expr[]; pos: Pos }
+  | { kind: 'not'; arg: Expr; pos: Pos }
+  | { kind: 'literal'; value: boolean; pos: Pos }
+  | { kind: 'compare'; op: ComparisonOp; left: Scalar; right: Scalar; pos: Pos }
+  | { kind: 'like'; negated: boolean; value: Scalar; pattern: Scalar; pos: Pos }
+  | { kind: 'between'; negated: boolean; value: Scalar; low: Scalar; high: Scalar; pos: Pos }
+  | { kind: 'in'; negated: boolean; value: Scalar; list: Scalar[]; pos: Pos }
+  | { kind: 'isNull'; negated: boolean; value: Scalar; pos: Pos }
+  | { kind: 'spatial'; fn: SpatialFunction; a: GeometryOperand; b: GeometryOperand; pos: Pos }
+  | { kind: 'dwithin'; a: GeometryOperand; b: GeometryOperand; metres: number; pos: Pos };
 
 /**
  * The expression written back as canonical CQL2-text: keywords upper case, properties double-quoted, literals

@@ -1,4 +1,4 @@
-import type { Expr, GeometryOperand, Scalar, SpatialFunction } from './ast.ts';
+import type { Expr, GeometryOperand, Pos, Scalar, SpatialFunction } from './ast.ts';
 import { Cql2Error } from './errors.ts';
 
 /** The value types a filter compares; every queryable has one (table.ts maps PostgreSQL types onto them). */
@@ -161,7 +161,7 @@ class Compiler {
     }
   }
 
-  private property(s: { name: string; pos: number }): Queryable {
+  private property(s: { name: string; pos: Pos }): Queryable {
     const q = this.target.queryable(s.name);
     if (q) return q;
     if (this.target.isGeometry(s.name))

@@ -1,9 +1,11 @@
-/** A filter that cannot be used: bad syntax, an unknown property, a wrong type. `position` is 1-based. */
+import type { Pos } from './ast.ts';
+
+/** A filter that cannot be used: bad syntax, an unknown property, a wrong type. `position`: see Pos. */
 export class Cql2Error extends Error {
   constructor(
     readonly problem: string,
-    readonly position: number,
+    readonly position: Pos,
   ) {
-    super(`${problem} at character ${position}`);
+    super(typeof position === 'number' ? `${problem} at character ${position}` : `${problem} at ${position || '/'}`);
   }
 }

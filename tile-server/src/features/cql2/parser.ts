@@ -1,4 +1,4 @@
-import { SPATIAL_FUNCTIONS, type ComparisonOp, type Expr, type GeometryOperand, type Scalar, type SpatialFunction } from './ast.ts';
+import { SPATIAL_FUNCTIONS, type ComparisonOp, type Expr, type GeometryOperand, type Pos, type Scalar, type SpatialFunction } from './ast.ts';
 import { Cql2Error } from './errors.ts';
 import { tokenize, type Token } from './lexer.ts';
 import { WktReader } from './wkt.ts';
@@ -218,7 +218,7 @@ class Parser {
     throw new Cql2Error(`expected the geometry property or a geometry (POINT, LINESTRING, POLYGON, …, BBOX), got ${show(t)}`, t.pos);
   }
 
-  private node<T extends { pos: number }>(n: T): T {
+  private node<T extends { pos: Pos }>(n: T): T {
     if (++this.nodes > this.limits.maxNodes) throw new Cql2Error(`the filter has too many terms (more than ${this.limits.maxNodes})`, n.pos);
     return n;
   }
