@@ -293,6 +293,18 @@ test('CQL2-JSON selects what the same filter in CQL2-text does, on items and til
       p.http.get('/tiles/fx_points/12/3402/1634.mvt').query({ filter, 'filter-lang': lang }).set('Accept-Encoding', 'identity').buffer(true).parse(binary);
     t.deepEqual((await tile(JSON.stringify(json), 'cql2-json')).body, (await tile(text, 'cql2-text')).body, `tile: ${text}`);
   }
+  // A TileJSON asked for with a JSON filter hands out tile URLs that say so.
+  const json = JSON.stringify(pairs[0]![1]);
+  const tj = await p.http.get('/tiles/fx_points.json').query({ filter: json, 'filter-lang': 'cql2-json' });
+  t.is(tj.status, 200);
+  const tileUrl = (tj.body.tiles[0] as string).replace(/^https?:\/\/[^/]+/, '').replace('{z}/{x}/{y}', '12/3402/1634');
+  t.true(tileUrl.includes('filter-lang=cql2-json'));
+  const [viaTileJson, viaText] = await Promise.all([
+    p.http.get(tileUrl).set('Accept-Encoding', 'identity').buffer(true).parse(binary),
+    p.http.get('/tiles/fx_points/12/3402/1634.mvt').query({ filter: pairs[0]![0] }).set('Accept-Encoding', 'identity').buffer(true).parse(binary),
+  ]);
+  t.is(viaTileJson.status, viaText.status);
+  t.deepEqual(viaTileJson.body, viaText.body);
   const bad = await p.http.get('/collections/fx_points/items').query({ filter: '{"op":"=","args":[{"property":"colour"},"red"]}', 'filter-lang': 'cql2-json' });
   t.is(bad.status, 400);
   t.deepEqual(bad.body, { error: 'invalid_filter', message: 'filter: unknown property "colour" (see the collection\'s queryables) at /args/0' });

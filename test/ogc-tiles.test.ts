@@ -142,7 +142,7 @@ test('WebMercatorQuad is the OGC definition: 2^z × 2^z tiles of 256 px from the
   t.is(m0.cornerOfOrigin, 'topLeft');
 });
 
-test('access and errors: an invisible layer is 404 like an unknown one; a bad matrix set, zoom or row is named', async (t) => {
+test('access and errors: an invisible layer is 404 like an unknown one; a tile outside the tileset is 404, a malformed one 400', async (t) => {
   for (const url of ['/collections/fx_secret/tiles', `/collections/fx_secret/tiles/${TMS}`, `/collections/fx_secret/tiles/${TMS}/${z}/${y}/${x}`]) {
     const res = await p.http.get(url);
     t.is(res.status, 404, url);
@@ -154,10 +154,12 @@ test('access and errors: an invisible layer is 404 like an unknown one; a bad ma
   const cases: Array<[string, number, RegExp]> = [
     ['/collections/fx_points/tiles/WorldCRS84Quad', 404, /no tile matrix set "WorldCRS84Quad"/],
     ['/tileMatrixSets/EuropeanETRS89_LAEAQuad', 404, /the one served is WebMercatorQuad/],
-    [`/collections/fx_points/tiles/${TMS}/25/0/0`, 400, /tileMatrix must be between 0 and 24/],
-    [`/collections/fx_points/tiles/${TMS}/3/8/0`, 400, /between 0 and 7/],
-    [`/collections/fx_points/tiles/${TMS}/${z}/-1/${x}`, 400, /non-negative integer/],
-    [`/collections/fx_points/tiles/${TMS}/2/0/0`, 400, /zoom 2 is outside/],
+    // Outside the tileset is 404 (OGC API - Tiles); a malformed number is 400.
+    [`/collections/fx_points/tiles/${TMS}/25/0/0`, 404, /tile matrices 5 to 20 of WebMercatorQuad, not 25/],
+    [`/collections/fx_points/tiles/${TMS}/2/0/0`, 404, /tile matrices 5 to 20 of WebMercatorQuad, not 2/],
+    [`/collections/fx_points/tiles/${TMS}/5/32/0`, 404, /rows and columns 0 to 31, not 32\/0/],
+    [`/collections/fx_points/tiles/${TMS}/${z}/-1/${x}`, 400, /tileRow must be a non-negative integer/],
+    [`/collections/fx_points/tiles/${TMS}/${z}/${y}/1e3`, 400, /tileCol must be a non-negative integer/],
     ['/collections/fx_points,fx_parcels/tiles', 404, /no layer/],
     ['/collections/fx_points/tiles?limit=3', 400, /unknown parameter "limit"/],
   ];

@@ -5,7 +5,6 @@ import { badRequest, notFound } from '../errors.ts';
 import { CRS84 } from '../features/ogc.ts';
 import { onlyKnown } from '../features/params.ts';
 import type { TileSource } from '../sources/source.ts';
-import { parseTile } from '../tiles/coords.ts';
 import { EPSG_3857, TMS_MAX_ZOOM, TMS_URI, WEB_MERCATOR_QUAD, matrixLimits, webMercatorQuad } from '../tiles/tile-matrix-set.ts';
 import { alsoUnderOgc, ogcHref } from './ogc.ts';
 import { serveTile, type TileDeps } from './tiles.ts';
@@ -131,11 +130,17 @@ export function ogcTileRoutes(router: Router<AppState>, deps: OgcTileDeps): void
 
   router.get(alsoUnderOgc('/collections/:layer/tiles/:tms/:tileMatrix/:tileRow/:tileCol'), async (ctx) => {
     ctx.state.route = 'tile';
+    const m = layer(ctx).meta;
     tms(ctx);
     const { tileMatrix, tileRow, tileCol } = ctx.params as Record<string, string>;
-    if (ctx.params.layer!.includes(',')) throw notFound('unknown_layer', `no layer "${ctx.params.layer!.slice(0, 64)}"`);
-    const coord = parseTile(tileMatrix!, tileCol!, tileRow!);
-    if (coord.z > TMS_MAX_ZOOM) throw badRequest('invalid_tile', `tileMatrix must be between 0 and ${TMS_MAX_ZOOM} in ${WEB_MERCATOR_QUAD}, got ${coord.z}`);
-    await serveTile(ctx, deps, ctx.params.layer!, coord);
+    for (const [name, v] of [['tileMatrix', tileMatrix], ['tileRow', tileRow], ['tileCol', tileCol]] as const)
+      if (!/^(0|[1-9][0-9]{0,9})$/.test(v!)) throw badRequest('invalid_tile', `${name} must be a non-negative integer, got "${v!.slice(0, 40)}"`);
+    // A tile outside the tileset (a matrix it does not have, a row or column past the matrix) is not found, as
+    // OGC API - Tiles answers it; /tiles/… keeps its 400s.
+    const [z, row, col] = [Number(tileMatrix), Number(tileRow), Number(tileCol)];
+    const top = Math.min(m.maxzoom, TMS_MAX_ZOOM);
+    if (z < m.minzoom || z > top) throw notFound('tile_not_found', `${m.id} has tile matrices ${m.minzoom} to ${top} of ${WEB_MERCATOR_QUAD}, not ${z}`);
+    if (row >= 2 ** z || col >= 2 ** z) throw notFound('tile_not_found', `tile matrix ${z} has rows and columns 0 to ${2 ** z - 1}, not ${row}/${col}`);
+    await serveTile(ctx, deps, m.id, { z, x: col, y: row });
   });
 }

@@ -62,8 +62,10 @@ export function tilejsonRoutes(
     const sources = tiles.sources(ids, ctx.state.principal);
     // ?filter= is checked against the layer now and carried into the tile URL, so the map draws the subset.
     const filter = tileFilter(layers, sources, ctx.query, ctx.state.principal);
+    const lang = ctx.query['filter-lang'];
     const query = [
       ...(filter ? [`filter=${encodeURIComponent(ctx.query.filter as string)}`] : []),
+      ...(filter && typeof lang === 'string' ? [`filter-lang=${encodeURIComponent(lang)}`] : []),
       ...(typeof ctx.query.key === 'string' && ctx.query.key ? [`key=${encodeURIComponent(ctx.query.key)}`] : []),
     ].join('&');
     const boxes = (await Promise.all(sources.map((s) => bounds.of(s)))).filter((b): b is LonLatBox => b !== null);

@@ -1,5 +1,6 @@
 import type { Geometry, Position } from 'geojson';
 import { SPATIAL_FUNCTIONS, type ComparisonOp, type Expr, type GeometryOperand, type Pos, type Scalar, type SpatialFunction } from './ast.ts';
+import { GeometryError, checkGeometry } from '../geometry.ts';
 import { Cql2Error } from './errors.ts';
 import { DEFAULT_LIMITS, isDate, isTimestamp, type Cql2Limits } from './parser.ts';
 
@@ -86,7 +87,8 @@ class Reader {
         case 's_dwithin': {
           arity(3, 'two geometries and a distance in metres');
           const metres = args[2];
-          if (typeof metres !== 'number' || !(metres >= 0)) throw new Cql2Error('the distance of s_dwithin is a number of metres, 0 or more', arg(2));
+          if (typeof metres !== 'number' || !(metres >= 0 && metres <= 1_000_000))
+            throw new Cql2Error('the distance of s_dwithin must be a number of metres from 0 to 1000000', arg(2));
           return this.node({ kind: 'dwithin', a: this.operand(args[0]!, arg(0)), b: this.operand(args[1]!, arg(1)), metres, pos: at });
         }
       }
@@ -102,8 +104,17 @@ class Reader {
   }
 
   private scalar(v: Json, at: string): Scalar {
-    if (typeof v === 'string') return this.node({ kind: 'string', value: v, pos: at });
-    if (typeof v === 'number') return this.node({ kind: 'number', text: String(v), value: v, pos: at });
+    if (typeof v === 'string') {
+      // PostgreSQL text cannot hold NUL: refused here, as the text encoding does, not as a database error.
+      if (v.includes('\0')) throw new Cql2Error('unexpected control character U+0000 in a string', at);
+      return this.node({ kind: 'string', value: v, pos: at });
+    }
+    if (typeof v === 'number') {
+      // JSON.parse has already rounded what a double cannot hold: refuse rather than compare with another value.
+      if (!Number.isFinite(v)) throw new Cql2Error('a number too large for a double', at);
+      if (Number.isInteger(v) && !Number.isSafeInteger(v)) throw new Cql2Error('an integer beyond 2^53 cannot be read exactly from JSON: write it in CQL2-text', at);
+      return this.node({ kind: 'number', text: String(v), value: v, pos: at });
+    }
     if (typeof v === 'boolean') return this.node({ kind: 'boolean', value: v, pos: at });
     if (isObject(v)) {
       if (typeof v.property === 'string') return this.node({ kind: 'property', name: v.property, pos: at });
@@ -121,8 +132,16 @@ class Reader {
 
   private operand(v: Json, at: string): GeometryOperand {
     if (isObject(v) && typeof v.property === 'string') return this.node({ kind: 'property', name: v.property, pos: at });
-    if (isObject(v) && Array.isArray(v.bbox)) return this.node({ kind: 'geometry', geometry: this.bbox(v.bbox, at), pos: at });
-    return this.node({ kind: 'geometry', geometry: this.geometry(v, at, 0), pos: at });
+    // A GeoJSON geometry may carry its own "bbox" member: only an object without "type" is a bbox literal.
+    const g = isObject(v) && v.type === undefined && Array.isArray(v.bbox) ? this.bbox(v.bbox, at) : this.geometry(v, at, 0);
+    try {
+      // The checks the text's WKT gets: ranges, closed rings of 4 positions, lines of 2 (else a database error).
+      checkGeometry(g, this.limits.maxPositions);
+    } catch (err) {
+      if (err instanceof GeometryError) throw new Cql2Error(`invalid geometry: ${err.message}`, at);
+      throw err;
+    }
+    return this.node({ kind: 'geometry', geometry: g, pos: at });
   }
 
   /** A GeoJSON geometry, checked for shape: the database says later whether it is valid as a figure. */
