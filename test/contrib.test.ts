@@ -139,6 +139,27 @@ test('an untyped geometry column holding SRID-0 values is published and drawn in
   t.deepEqual(tj.body.vector_layers[0].fields, { gid: 'Number', name: 'String' });
 });
 
+test('TileJSON bounds hold every feature of a table without a spatial index, outliers included', async (t) => {
+  // Without an index ST_EstimatedExtent reads the statistics, which leave out outliers: MapLibre would never ask
+  // for the tiles of the far features. 5,000 points in the city, one in Xuyi and one in Lianshui.
+  await p.sql.query(`CREATE TABLE contrib.unindexed (name text, geom geometry(Point, 4326))`);
+  await p.sql.query(
+    `INSERT INTO contrib.unindexed SELECT 'p' || i, ST_SetSRID(ST_MakePoint(119.0 + (i % 71) * 0.001, 33.58 + (i % 67) * 0.001), 4326) FROM generate_series(1, 5000) AS i`,
+  );
+  const far: Point[] = [
+    { name: '盱眙', lon: 118.5446, lat: 32.9854 },
+    { name: '涟水', lon: 119.2608, lat: 33.7808 },
+  ];
+  await insertPoints(p, 'unindexed', far);
+  await p.sql.query('ANALYZE contrib.unindexed');
+  const { rows } = await p.sql.query<{ w: number }>(`SELECT ST_XMin(ST_EstimatedExtent('contrib', 'unindexed', 'geom')) AS w`);
+  t.true(rows[0]!.w > 118.9, `the statistics alone say west ${rows[0]!.w} (why the server does not trust them here)`);
+  await published(p, 'unindexed', key);
+  const tj = await get(p, '/tiles/unindexed.json', key);
+  const [w, s, e, n] = tj.body.bounds as number[];
+  t.true(w! <= 118.5446 && s! <= 32.9854 && e! >= 119.2608 && n! >= 33.7808, `bounds ${tj.body.bounds}`);
+});
+
 const projected = test.macro({
   exec: async (t, srid: number) => {
     const table = `untyped_${srid}`;

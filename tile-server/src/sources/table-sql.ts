@@ -80,16 +80,28 @@ FROM (
 ) AS features`;
 }
 
-/** Extent of the data: the planner's estimate when statistics exist (instant), else the exact extent. */
+/**
+ * Extent of the data: the estimate when the column has a (non-partial) GiST or SP-GiST index, else the exact
+ * extent. With an index, ST_EstimatedExtent reads the index's extent, which covers every row, instantly.
+ * Without one it reads the statistics, which leave out outliers (a 50,000-point city with two features in far
+ * corners came back as the city alone), and MapLibre never asks for tiles outside a TileJSON's bounds.
+ */
 export function buildBoundsSql(s: Pick<TableSqlSpec, 'schema' | 'table' | 'geometryColumn' | 'srid' | 'sridZero'>): {
   estimated: string;
   exact: string;
 } {
   const toWgs84 = (box: string) => `ST_Transform(ST_SetSRID(${box}::geometry, ${s.srid}), 4326)`;
   const sides = (g: string) => `ST_XMin(${g}) AS w, ST_YMin(${g}) AS s, ST_XMax(${g}) AS e, ST_YMax(${g}) AS n`;
+  const indexed = `EXISTS (
+    SELECT 1 FROM pg_index i
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_am am ON am.oid = ic.relam
+    JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
+    WHERE i.indrelid = ${literal(`${ident(s.schema)}.${ident(s.table)}`)}::regclass
+      AND a.attname = ${literal(s.geometryColumn)} AND am.amname IN ('gist', 'spgist') AND i.indpred IS NULL)`;
   const estimated = `SELECT ${sides('b')} FROM (SELECT ${toWgs84(
     `ST_EstimatedExtent(${literal(s.schema)}, ${literal(s.table)}, ${literal(s.geometryColumn)})`,
-  )} AS b) AS x`;
+  )} AS b WHERE ${indexed}) AS x`;
   const exact = `SELECT ${sides('b')} FROM (SELECT ${toWgs84(`ST_Extent(${ident(s.geometryColumn)})`)} AS b FROM ${ident(
     s.schema,
   )}.${ident(s.table)}) AS x`;
