@@ -1,5 +1,5 @@
 import test from 'ava';
-import { binary, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
 
 /**
@@ -196,7 +196,8 @@ test.serial('a request after a commit does not share a tile query that started b
   const { z, x, y } = at(119.0, 33.6, 10);
   const early = fetchTile('fx_slow_points', z, x, y);
   const running = `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%slow_points_tile%' AND state = 'active' AND pid <> pg_backend_pid()`;
-  for (let i = 0; i < 50 && (await p.sql.query<{ n: number }>(running)).rows[0]!.n === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  // The change must land while the first query runs (it sleeps a second before reading), not before it starts.
+  await eventually(async () => (await p.sql.query<{ n: number }>(running)).rows[0]!.n > 0, 5_000, 10);
   await change(`UPDATE fixtures.slow_points SET name = 'after' WHERE id = 1`);
   const late = await fetchTile('fx_slow_points', z, x, y);
   t.is(late.names.get(1), 'after', 'the request made after the commit sees it');
