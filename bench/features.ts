@@ -6,37 +6,15 @@
 // BENCH_ROUNDS (default 5: the four measurements are interleaved in rounds, each ratio is the median of the
 // rounds'), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP (untimed seconds before each
 // subject's first measurement, default 3).
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { requireStartFlags, startServerChild, type ServerChild } from './server-child.ts';
-import { startEmbeddedCluster } from '../tile-server/src/db/embedded.ts';
-import { BBOX, generateData, writeLayers } from './data.ts';
-import { cpuSeconds, machineBusySeconds, mulberry32, parentOf, treeCpuSeconds } from './load.ts';
+import { startServerChild, type ServerChild } from './server-child.ts';
+import { BBOX } from './data.ts';
+import { cpuSeconds, machineBusySeconds, mulberry32, treeCpuSeconds } from './load.ts';
+import { CONCURRENCY, ROUNDS, SECONDS, WARMUP, benchDatabase, cleanups, median, runBenchmark } from './setup.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
-const CONCURRENCY = 8;
-const POINTS = 1_000_000;
-const POLYGONS = 40_000;
 const LIMIT = 1000;
 const BOXES = 200;
-
-// ---- cleanup: everything started registers how to stop it; run in reverse on exit, error or signal ----
-const cleanups: Array<() => unknown> = [];
-let finishing = false;
-async function finish(code: number): Promise<never> {
-  if (!finishing) {
-    finishing = true;
-    for (const undo of cleanups.reverse()) await Promise.resolve().then(undo).catch((e: Error) => console.error(`cleanup: ${e.message}`));
-  }
-  process.exit(code);
-}
-process.on('SIGINT', () => void finish(130));
-process.on('SIGTERM', () => void finish(143));
 
 /** One request: a box and an optional filter, as URL query and as SQL parameters. */
 interface Ask {
@@ -167,33 +145,8 @@ function startServer(env: Record<string, string>): Promise<ServerChild> {
 }
 
 async function main(): Promise<void> {
-  requireStartFlags();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'citybase-bench-features-'));
-  fs.chmodSync(tmp, 0o755);
-  cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    console.log(`database: embedded cluster in ${tmp}/pg`);
-    const cluster = await startEmbeddedCluster({
-      dataDir: path.join(tmp, 'pg'),
-      settings: { shared_buffers: '1GB', max_connections: '100', fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off', max_wal_size: '4GB' },
-    });
-    cleanups.push(() => cluster.stop());
-    url = cluster.url;
-  } else console.log('database: DATABASE_URL (schema bench is dropped and recreated)');
-
-  const info = new pg.Client({ connectionString: url });
-  await info.connect();
-  const { v, pid } = (await info.query<{ v: string; pid: number }>(`SELECT current_setting('server_version') || ' / PostGIS ' || postgis_lib_version() AS v, pg_backend_pid() AS pid`)).rows[0]!;
-  const ppid = parentOf(pid);
-  postmaster = ppid && /postgres/.test(fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8')) ? ppid : null;
-  await info.end();
-  console.log(`machine: nproc ${os.availableParallelism()}, node ${process.version}, PostgreSQL ${v}`);
-
-  const took = await generateData(url, POINTS, POLYGONS);
-  console.log(`data: ${POINTS.toLocaleString('en')} points (and ${POLYGONS.toLocaleString('en')} polygons) generated in ${took.toFixed(1)} s`);
-  const layersDir = path.join(tmp, 'layers');
-  writeLayers(layersDir);
+  const { url, layersDir, postmaster: pm } = await benchDatabase('citybase-bench-features-');
+  postmaster = pm;
   const plain: Ask[] = boxes(7).map((bbox) => ({ bbox, filter: null }));
   const filtered: Ask[] = plain.map((a) => ({ ...a, filter: FILTER }));
   console.log(`requests: ${BOXES} boxes of 0.03-0.12 degrees, limit ${LIMIT}, concurrency ${CONCURRENCY}, ${SECONDS} s per measurement\n`);
@@ -265,11 +218,7 @@ async function main(): Promise<void> {
   // Throughput ratio (what the issue's target is about), and the same ratio of the CPU the work took end to end
   // (postgres + server + bench client per feature), which other load on the machine does not skew: the median
   // of the rounds' ratios.
-  const median = (v: number[]) => {
-    const s = [...v].sort((a, b) => a - b);
-    const m = s.length >> 1;
-    return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
+
   console.log(`median of ${ROUNDS} rounds:`);
   for (const [name] of subjects)
     console.log(`${name.padEnd(16)} ${median(rounds.map((x) => x[name]![0])).toFixed(0).padStart(8)} features/s  (rounds: ${rounds.map((x) => x[name]![0].toFixed(0)).join(', ')})`);
@@ -287,10 +236,4 @@ async function main(): Promise<void> {
   if (disturbed.size) console.log(`\nWARNING: other processes were busy during ${[...disturbed].join(', ')}: those rates are low; the cpu ratio is the robust figure`);
 }
 
-main().then(
-  () => finish(0),
-  (err: unknown) => {
-    console.error(`bench:features failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-    return finish(1);
-  },
-);
+runBenchmark('bench:features', main);

@@ -8,44 +8,17 @@
 // `cold-gzip,warm-gzip`).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Pool } from 'undici';
-import { requireStartFlags, startServerChild, type ServerChild } from './server-child.ts';
-import { startEmbeddedCluster, type EmbeddedCluster } from '../tile-server/src/db/embedded.ts';
-import { BBOX, LAYERS, generateData, writeLayers } from './data.ts';
-import { cpuSeconds, machineBusySeconds, onePass, parentOf, rssMB, tileList, timedPasses, treeCpuSeconds, type Tile, type Timing } from './load.ts';
+import { startServerChild, type ServerChild } from './server-child.ts';
+import { BBOX, LAYERS } from './data.ts';
+import { cpuSeconds, machineBusySeconds, onePass, rssMB, tileList, timedPasses, treeCpuSeconds, type Tile, type Timing } from './load.ts';
 import { NGINX, startNginx } from './nginx.ts';
+import { CONCURRENCY, ROUNDS, SECONDS, WARMUP, benchDatabase, cleanups, median, runBenchmark } from './setup.ts';
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
-const CONCURRENCY = 8;
-const POINTS = 1_000_000;
-const POLYGONS = 40_000;
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const runs = (name: string) => !SKIP.has(name);
-
-// ---- cleanup: everything started registers how to stop it; run in reverse on exit, error or signal ----
-const cleanups: Array<() => unknown> = [];
-let finishing: Promise<never> | null = null;
-let interrupted = false;
-/** Idempotent: a later call (e.g. main failing because cleanup closed its pool) waits for the first one. */
-function finish(code: number): Promise<never> {
-  finishing ??= (async () => {
-    for (const undo of cleanups.reverse()) await Promise.resolve().then(undo).catch((e: Error) => console.error(`cleanup: ${e.message}`));
-    process.exit(code);
-  })();
-  return finishing;
-}
-const interrupt = (code: number) => {
-  interrupted = true;
-  console.error('interrupted: cleaning up');
-  void finish(code);
-};
-process.on('SIGINT', () => interrupt(130));
-process.on('SIGTERM', () => interrupt(143));
 
 // ---- the server under test, in a child process ----
 
@@ -94,11 +67,6 @@ interface Subject {
 const disturbed = new Set<string>(); // measurements during which other processes used > 20% of a core
 const fmt = (v: number, d = 1) => v.toFixed(d);
 const digest = (bufs: Buffer[]) => bufs.reduce((h, b) => h.update(b), createHash('sha1')).digest('hex').slice(0, 12);
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 let postmaster: number | null = null; // when the database runs on this machine: its CPU is reported too
 
@@ -142,46 +110,8 @@ async function measure({ name, client, pids }: Subject, list: Tile[], warmup: nu
 
 // ---- main ----
 async function main(): Promise<void> {
-  requireStartFlags();
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'citybase-bench-'));
-  fs.chmodSync(tmp, 0o755); // as root, postgres and nginx's workers run as other users and must traverse it
-  cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-  let url = process.env.DATABASE_URL;
-  if (!url) {
-    console.log(`database: embedded cluster in ${tmp}/pg`);
-    const cluster: EmbeddedCluster = await startEmbeddedCluster({
-      dataDir: path.join(tmp, 'pg'),
-      settings: {
-        shared_buffers: '1GB',
-        max_connections: '100',
-        fsync: 'off',
-        synchronous_commit: 'off',
-        full_page_writes: 'off',
-        max_wal_size: '4GB',
-      },
-    });
-    cleanups.push(() => cluster.stop());
-    url = cluster.url;
-  } else console.log('database: DATABASE_URL (schema bench is dropped and recreated)');
-
-  const info = new pg.Client({ connectionString: url });
-  await info.connect();
-  const { v: version, pid } = (
-    await info.query<{ v: string; pid: number }>(`SELECT current_setting('server_version') || ' / PostGIS ' || postgis_lib_version() AS v, pg_backend_pid() AS pid`)
-  ).rows[0]!;
-  const ppid = parentOf(pid); // a local server only: the pid must belong to a postgres process here
-  const cmd = ppid ? fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8') : '';
-  postmaster = /postgres/.test(cmd) ? ppid : null;
-  await info.end();
-  const nproc = os.availableParallelism();
-  console.log(`machine: nproc ${nproc}, node ${process.version}, PostgreSQL ${version}`);
-  console.log(`cpu: 100% = one core (${nproc * 100}% = the machine); other = busy time of everything else (kernel, other users)`);
-
-  const took = await generateData(url, POINTS, POLYGONS);
-  console.log(`data: ${POINTS.toLocaleString('en')} points, ${POLYGONS.toLocaleString('en')} polygons generated in ${fmt(took)} s`);
-  const layersDir = path.join(tmp, 'layers');
-  writeLayers(layersDir);
+  const { tmp, url, layersDir, postmaster: pm } = await benchDatabase('citybase-bench-');
+  postmaster = pm;
 
   const list = tileList(BBOX, { 14: 400, 12: 200 }, LAYERS, 42);
   console.log(`tiles: ${list.length} (400 z14 + 200 z12, half bench_points, half bench_polygons), concurrency ${CONCURRENCY}, ${SECONDS} s per measurement\n`);
@@ -281,10 +211,4 @@ async function main(): Promise<void> {
   if (disturbed.size) console.log(`\nWARNING: other processes were busy during ${[...disturbed].join(', ')}: those rates are low; cpu ms/tile is the robust figure`);
 }
 
-main().then(
-  () => finish(0),
-  (err: unknown) => {
-    if (!interrupted) console.error(`bench:tiles failed: ${err instanceof Error ? err.message : String(err)}`);
-    return finish(1);
-  },
-);
+runBenchmark('bench:tiles', main);
