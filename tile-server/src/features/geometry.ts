@@ -5,7 +5,7 @@ export class GeometryError extends Error {}
 
 /** Positions one geometry may have (a district outline drawn or imported has a few thousand). */
 export const MAX_POSITIONS = 100_000;
-const MAX_COLLECTION_DEPTH = 4;
+export const MAX_COLLECTION_DEPTH = 4;
 
 /**
  * Check that a value is a GeoJSON geometry in CRS84 that PostGIS will read as meant (RFC 7946): a known type,

@@ -1,14 +1,14 @@
 import type { Geometry, Position } from 'geojson';
 import { SPATIAL_FUNCTIONS, type ComparisonOp, type Expr, type GeometryOperand, type Pos, type Scalar, type SpatialFunction } from './ast.ts';
-import { GeometryError, checkGeometry } from '../geometry.ts';
+import { GeometryError, MAX_COLLECTION_DEPTH, checkGeometry } from '../geometry.ts';
 import { Cql2Error } from './errors.ts';
 import { DEFAULT_LIMITS, isDate, isTimestamp, type Cql2Limits } from './parser.ts';
+import { bboxPolygon } from './wkt.ts';
 
 const COMPARISONS = new Set<string>(['=', '<>', '<', '>', '<=', '>=']);
 const SPATIAL = new Map<string, SpatialFunction>(SPATIAL_FUNCTIONS.map((f) => [f.toLowerCase(), f]));
 const OPS = ['and', 'or', 'not', ...COMPARISONS, 'like', 'between', 'in', 'isNull', ...SPATIAL.keys(), 's_dwithin'];
 const GEOMETRY_TYPES = ['Point', 'LineString', 'Polygon', 'MultiPoint', 'MultiLineString', 'MultiPolygon', 'GeometryCollection'];
-const MAX_COLLECTION_DEPTH = 4;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 const isObject = (v: Json): v is { [key: string]: Json } => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -181,12 +181,10 @@ class Reader {
   }
 
   private bbox(v: Json[], at: string): Geometry {
-    if ((v.length !== 4 && v.length !== 6) || !v.every((n) => typeof n === 'number' && Number.isFinite(n)))
-      throw new Cql2Error('"bbox" takes 4 numbers (west, south, east, north) or 6 with heights', at);
-    const n = v as number[];
-    const [w, s, e, north] = n.length === 4 ? (n as [number, number, number, number]) : [n[0]!, n[1]!, n[3]!, n[4]!];
-    if (w > e || s > north) throw new Cql2Error('"bbox" must be west, south, east, north with west <= east and south <= north', at);
-    return { type: 'Polygon', coordinates: [[[w, s], [e, s], [e, north], [w, north], [w, s]]] };
+    if (!v.every((n) => typeof n === 'number' && Number.isFinite(n))) throw new Cql2Error('"bbox" takes numbers', at);
+    const box = bboxPolygon(v as number[]);
+    if (typeof box === 'string') throw new Cql2Error(`"bbox" ${box}`, at);
+    return box;
   }
 
   private node<T extends { pos: Pos }>(n: T): T {

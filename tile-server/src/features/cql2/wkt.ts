@@ -1,10 +1,9 @@
 import type { Geometry, Position } from 'geojson';
-import { GeometryError, checkGeometry } from '../geometry.ts';
+import { GeometryError, MAX_COLLECTION_DEPTH, checkGeometry } from '../geometry.ts';
 import { Cql2Error } from './errors.ts';
 import type { Token } from './lexer.ts';
 
 const TYPES = ['POINT', 'LINESTRING', 'POLYGON', 'MULTIPOINT', 'MULTILINESTRING', 'MULTIPOLYGON', 'GEOMETRYCOLLECTION', 'BBOX'];
-const MAX_COLLECTION_DEPTH = 4;
 
 /**
  * Reads the geometry literals of CQL2-text (WKT in CRS84, and BBOX(w, s, e, n)) from the token stream into
@@ -94,10 +93,9 @@ export class WktReader {
   private bbox(): Geometry {
     const start = this.peek();
     const n = this.list(() => this.number());
-    if (n.length !== 4 && n.length !== 6) throw new Cql2Error('BBOX takes 4 numbers (west, south, east, north) or 6 with heights', start.pos);
-    const [w, s, e, north] = n.length === 4 ? (n as [number, number, number, number]) : [n[0]!, n[1]!, n[3]!, n[4]!];
-    if (w > e || s > north) throw new Cql2Error('BBOX must be west, south, east, north with west <= east and south <= north', start.pos);
-    return { type: 'Polygon', coordinates: [[[w, s], [e, s], [e, north], [w, north], [w, s]]] };
+    const box = bboxPolygon(n);
+    if (typeof box === 'string') throw new Cql2Error(`BBOX ${box}`, start.pos);
+    return box;
   }
 
   private number(): number {
@@ -111,4 +109,15 @@ export class WktReader {
     const t = this.next();
     if (t.kind !== kind) throw new Cql2Error(`expected "${kind}" in a geometry, got ${t.kind === 'end' ? 'the end of the filter' : `"${'text' in t ? t.text.slice(0, 40) : t.kind}"`}`, t.pos);
   }
+}
+
+/**
+ * A CQL2 bbox (west, south, east, north, or with heights west, south, min, east, north, max) as the polygon it
+ * covers, or what is wrong with it. Shared by the text (BBOX(…)) and JSON ({"bbox": […]}) encodings.
+ */
+export function bboxPolygon(n: readonly number[]): Geometry | string {
+  if (n.length !== 4 && n.length !== 6) return 'takes 4 numbers (west, south, east, north) or 6 with heights';
+  const [w, s, e, north] = n.length === 4 ? (n as [number, number, number, number]) : [n[0]!, n[1]!, n[3]!, n[4]!];
+  if (w > e || s > north) return 'must be west, south, east, north with west <= east and south <= north';
+  return { type: 'Polygon', coordinates: [[[w, s], [e, s], [e, north], [w, north], [w, s]]] };
 }
