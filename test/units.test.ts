@@ -512,8 +512,13 @@ test('loadConfig: every setting has its documented default', (t) => {
     TILE_BUFFER: 64,
     LOAD_SAMPLES: true,
     LAYERS_DIR: 'layers',
+    TIMEZONE: 'Asia/Shanghai',
+    IMPORT_TIMEZONE: 'Asia/Shanghai',
     corsOrigins: '*',
   });
+  // IMPORT_TIMEZONE follows TIMEZONE unless it is set itself.
+  t.is(loadConfig({ TIMEZONE: 'Asia/Urumqi' }).IMPORT_TIMEZONE, 'Asia/Urumqi');
+  t.is(loadConfig({ TIMEZONE: 'Asia/Urumqi', IMPORT_TIMEZONE: 'UTC' }).IMPORT_TIMEZONE, 'UTC');
   t.is(c.DATABASE_URL, undefined);
   t.is(c.PUBLIC_URL, undefined);
   t.true(Object.isFrozen(c));
@@ -573,6 +578,8 @@ test(badValue, { PORT: '-1' });
 test(badValue, { PORT: '80.5' });
 test(badValue, { TILE_CACHE_MB: 'lots' });
 test(badValue, { CONTRIB_ACCESS: 'open' });
+test(badValue, { TIMEZONE: 'Beijing' });
+test(badValue, { IMPORT_TIMEZONE: 'GMT+8 wall clock' });
 test(badValue, { LOG_LEVEL: 'verbose' });
 test(badValue, { DATABASE_URL: 'not a url' });
 test(badValue, { PUBLIC_URL: 'gis.example.gov.cn' });
