@@ -90,9 +90,10 @@ export async function benchDatabase(prefix: string): Promise<BenchDatabase> {
   const { v, pid } = (
     await info.query<{ v: string; pid: number }>(`SELECT current_setting('server_version') || ' / PostGIS ' || postgis_lib_version() AS v, pg_backend_pid() AS pid`)
   ).rows[0]!;
-  await info.end();
-  const ppid = parentOf(pid); // a local server only: the pid must belong to a postgres process here
+  // While the backend still runs (it exits with the connection); a local server only: its parent is a postgres.
+  const ppid = parentOf(pid);
   const postmaster = ppid && /postgres/.test(fs.readFileSync(`/proc/${ppid}/cmdline`, 'utf8')) ? ppid : null;
+  await info.end();
   const nproc = os.availableParallelism();
   console.log(`machine: nproc ${nproc}, node ${process.version}, PostgreSQL ${v}`);
   console.log(`cpu: 100% = one core (${nproc * 100}% = the machine); other = busy time of everything else (kernel, other users)`);
