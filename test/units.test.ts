@@ -633,7 +633,7 @@ test(cors, 'https://a.gov.cn,,', ['https://a.gov.cn']);
 // canSee
 // ---------------------------------------------------------------------------------------------------------------
 
-const department = (d: string): Principal => ({ kind: 'department', department: d, keyId: 1, rights: ['read'] });
+const department = (d: string): Principal => ({ ...anonymous, kind: 'key', department: d, keyId: 1, rights: ['layer:read'] });
 const layers: Record<string, { access: AccessLevel; owner: string; allow: string[] }> = {
   public: { access: 'public', owner: 'cgj', allow: [] },
   internal: { access: 'internal', owner: 'jtj', allow: [] },

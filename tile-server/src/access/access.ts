@@ -1,30 +1,83 @@
 import type { LayerMeta } from '../sources/source.ts';
+import { HttpError } from '../errors.ts';
+import type { Right } from './rights.ts';
 
 /**
- * Who is asking. Today: anonymous, or a department through an API key. Users, roles and embed keys will be
- * more kinds of principal; the layer check below is the only place that decides, so they slot in here.
+ * Who is asking: nobody (anonymous), a machine through an API key, a person through a session, or a web site
+ * through an embed key. Every kind carries the same fields, so the checks below are the only place that
+ * decides what a request may see and do.
  */
 export interface Principal {
-  readonly kind: 'anonymous' | 'department';
+  readonly kind: 'anonymous' | 'key' | 'user' | 'embed';
+  /** The department acting (a key's, a user's); null for anonymous. */
   readonly department: string | null;
   readonly keyId: number | null;
-  readonly rights: readonly string[];
+  readonly userId: number | null;
+  readonly login: string | null;
+  readonly roles: readonly string[];
+  readonly rights: readonly Right[];
+  /**
+   * 行政区划 codes the principal is limited to (prefix match on codes, intersection with boundaries);
+   * null = not limited (anonymous and city-wide principals). ['320800'] is normalised to null.
+   */
+  readonly scopes: readonly string[] | null;
+  /** The session (users only), for revocation and CSRF. */
+  readonly sessionId: string | null;
 }
 
-export const anonymous: Principal = Object.freeze({ kind: 'anonymous', department: null, keyId: null, rights: [] });
+export const anonymous: Principal = Object.freeze({
+  kind: 'anonymous',
+  department: null,
+  keyId: null,
+  userId: null,
+  login: null,
+  roles: [],
+  rights: [],
+  scopes: null,
+  sessionId: null,
+});
+
+/** The city's own code: a scope of the whole city is no limit at all. */
+export const CITY_CODE = '320800';
+
+/** Normalise stored scopes: empty or containing the city → null (unlimited); sorted and deduplicated otherwise. */
+export function normaliseScopes(scopes: readonly string[] | null | undefined): readonly string[] | null {
+  if (!scopes || scopes.length === 0 || scopes.includes(CITY_CODE)) return null;
+  return [...new Set(scopes)].sort();
+}
+
+export function hasRight(principal: Principal, right: Right): boolean {
+  return principal.rights.includes(right);
+}
+
+/** Throw 401 (nobody signed in) or 403 (signed in, not allowed) unless the principal holds the right. */
+export function requireRight(principal: Principal, right: Right): void {
+  if (hasRight(principal, right)) return;
+  if (principal.kind === 'anonymous') throw new HttpError(401, 'unauthenticated', `sign in or give an API key: this needs the right ${right}`);
+  throw new HttpError(403, 'forbidden', `${principal.login ?? 'this key'} lacks the right ${right}`);
+}
 
 /**
- * The one access check, used by tiles, TileJSON and the catalog. public: everyone; internal: any department;
- * restricted: the owner and the departments it allows. A layer the caller may not see is answered like an
- * unknown one, so its existence does not leak.
+ * The one layer check, used by tiles, TileJSON, the catalog, the features API and analyses. public: everyone;
+ * internal: any department (a key, a user or an embed key of one); restricted: the owner and the departments
+ * it allows. A layer the caller may not see is answered like an unknown one, so its existence does not leak.
  */
 export function canSee(principal: Principal, layer: Pick<LayerMeta, 'access' | 'owner' | 'allow'>): boolean {
   switch (layer.access) {
     case 'public':
       return true;
     case 'internal':
-      return principal.department !== null;
+      return principal.department !== null && hasRight(principal, 'layer:read');
     case 'restricted':
-      return principal.department !== null && (principal.department === layer.owner || layer.allow.includes(principal.department));
+      return (
+        principal.department !== null &&
+        hasRight(principal, 'layer:read') &&
+        (principal.department === layer.owner || layer.allow.includes(principal.department))
+      );
   }
+}
+
+/** May the principal import into (and so own or replace) a layer of this department? */
+export function canImportFor(principal: Principal, owner: string, allow: readonly string[] = []): boolean {
+  return hasRight(principal, 'layer:import') && principal.department !== null && (principal.department === owner || allow.includes(principal.department));
 }

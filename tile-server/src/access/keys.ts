@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { QueryRunner } from '../db/query.ts';
 import { HttpError } from '../errors.ts';
-import { anonymous, type Principal } from './access.ts';
+import { anonymous, normaliseScopes, type Principal } from './access.ts';
+import { normaliseRights } from './rights.ts';
 
 const KEY_PATTERN = /^cb_[A-Za-z0-9_-]{43}$/;
 
@@ -44,7 +45,19 @@ export class KeyStore {
         [hash],
       );
       const r = rows[0];
-      found = r ? { kind: 'department', department: r.department_id, keyId: r.id, rights: r.rights } : 'invalid';
+      found = r
+        ? Object.freeze({
+            kind: 'key' as const,
+            department: r.department_id,
+            keyId: r.id,
+            userId: null,
+            login: null,
+            roles: [],
+            rights: normaliseRights(r.rights),
+            scopes: normaliseScopes(null),
+            sessionId: null,
+          })
+        : 'invalid';
       this.cache.set(hash, found);
     }
     if (found === 'invalid') throw new HttpError(401, 'invalid_api_key', 'the API key is unknown or revoked');

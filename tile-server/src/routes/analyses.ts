@@ -1,3 +1,4 @@
+import { canImportFor } from '../access/access.ts';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type pg from 'pg';
@@ -104,7 +105,7 @@ export function analysesRoutes(router: Router<AppState>, deps: AnalysesDeps): vo
     if (p.department === null) throw new HttpError(401, 'api_key_required', 'importing readings needs a department API key');
     reads(ctx, READS.stations);
     const layer = registry.get(READS.stations[0])!.meta;
-    if (!p.rights.includes('import') || (p.department !== layer.owner && !layer.allow.includes(p.department)))
+    if (!canImportFor(p, layer.owner, layer.allow))
       throw new HttpError(403, 'forbidden', `importing readings needs the import right of department ${layer.owner}`);
     const csv = await readBody(ctx.req, 64 << 20);
     try {

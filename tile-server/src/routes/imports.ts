@@ -1,3 +1,4 @@
+import { hasRight } from '../access/access.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,10 +23,10 @@ export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: 
   router.post('/api/imports', async (ctx) => {
     ctx.state.route = 'imports';
     const principal = ctx.state.principal;
-    if (principal.kind !== 'department' || !principal.department)
+    if (!principal.department)
       throw new HttpError(401, 'unauthorized', 'importing needs an API key with the import right (Authorization: Bearer <key>)');
-    if (!principal.rights.includes('import'))
-      throw new HttpError(403, 'forbidden', `this key may not import: create one with npm run key -- create --department ${principal.department} --rights read,import`);
+    if (!hasRight(principal, 'layer:import'))
+      throw new HttpError(403, 'forbidden', `this key may not import: create one with npm run key -- create --department ${principal.department} --rights layer:read,layer:import`);
     if (!ctx.is('multipart/form-data')) throw badRequest('invalid_request', 'send the file as multipart/form-data (a "file" part, options as fields)');
     const limit = Math.floor(maxMB * 2 ** 20);
     const declared = Number(ctx.get('Content-Length') || 0);
@@ -56,7 +57,7 @@ export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: 
   router.get('/api/imports/:id', async (ctx) => {
     ctx.state.route = 'imports';
     const principal = ctx.state.principal;
-    if (principal.kind !== 'department' || !principal.department) throw new HttpError(401, 'unauthorized', 'an API key is needed to read import jobs');
+    if (!principal.department) throw new HttpError(401, 'unauthorized', 'an API key is needed to read import jobs');
     if (!/^\d{1,15}$/.test(ctx.params.id!)) throw badRequest('invalid_request', 'job ids are whole numbers');
     const job = await jobs.get(Number(ctx.params.id), principal.department);
     if (!job) throw notFound('not_found', `no import job ${ctx.params.id}`);
