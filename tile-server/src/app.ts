@@ -4,7 +4,9 @@ import cors from '@koa/cors';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { Principal } from './access/access.ts';
-import { keyFromRequest, type KeyStore } from './access/keys.ts';
+import type { KeyStore } from './access/keys.ts';
+import type { Identity } from './auth/identity.ts';
+import { deniedAuditor, principalMiddleware } from './auth/middleware.ts';
 import type { Config } from './config.ts';
 import { createQueryRunner } from './db/query.ts';
 import { compression } from './compression.ts';
@@ -12,7 +14,10 @@ import { errorBoundary, notFound } from './errors.ts';
 import { FeatureLayers } from './features/layers.ts';
 import type { Metrics } from './metrics.ts';
 import type { LayerRegistry } from './registry/registry.ts';
+import { adminRoutes } from './routes/admin.ts';
 import { analysesRoutes } from './routes/analyses.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { sessionRoutes } from './routes/session.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { importRoutes } from './routes/imports.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
@@ -41,6 +46,8 @@ export interface AppDeps {
   tiles: TileService;
   bounds: BoundsCache;
   keys: KeyStore;
+  /** Users, sessions and the audit trail. */
+  identity: Identity;
   metrics: Metrics;
   listening: () => boolean;
   /** Import jobs (POST/GET /api/imports); the routes are left out without them. */
@@ -65,7 +72,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       if (log.isLevelEnabled('debug')) log.debug({ method: ctx.method, url: ctx.url, status: ctx.status }, 'request');
     }
   });
-  app.use(errorBoundary(log));
+  const run = createQueryRunner(deps.pool);
+  app.use(errorBoundary(log, deniedAuditor(run, log)));
   app.use(compression());
   app.use(
     cors({
@@ -74,19 +82,16 @@ export function createApp(deps: AppDeps): Koa<AppState> {
         const origin = ctx.get('Origin');
         return config.corsOrigins.includes(origin) ? origin : '';
       },
-      allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type'],
+      allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type', 'X-CSRF-Token'],
       exposeHeaders: ['ETag'],
       maxAge: 3600,
     }),
   );
-  app.use(async (ctx, next) => {
-    ctx.state.principal = await deps.keys.principal(keyFromRequest(ctx.get('Authorization') || undefined, ctx.query.key));
-    await next();
-  });
+  // Route → principal → access check: every request knows who asks before any route runs.
+  app.use(principalMiddleware({ keys: deps.keys, sessions: deps.identity.sessions, run, log, publicUrl: config.PUBLIC_URL }));
 
   const router = new Router<AppState>();
   const features = new FeatureLayers(deps.registry);
-  const run = createQueryRunner(deps.pool);
   const tileDeps = { tiles: deps.tiles, cache: deps.cache, cacheControl: config.TILE_CACHE_CONTROL, layers: features };
   tileRoutes(router, tileDeps);
   tilejsonRoutes(router, deps.tiles, deps.bounds, config.PUBLIC_URL, features);
@@ -97,6 +102,9 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
   if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB);
+  sessionRoutes(router, deps.identity);
+  adminRoutes(router, deps.identity);
+  auditRoutes(router, run);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
   viewerRoutes(router, { publicUrl: config.PUBLIC_URL });
   app.use(router.routes());

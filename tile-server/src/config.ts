@@ -81,6 +81,21 @@ const schema = z.object({
   IMPORT_MAX_SPEED_KMH: decimal(1).default(180),
   /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
   DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
+  // --- People and sessions (identity) ---
+  /** Minutes without a request after which a session ends. */
+  SESSION_IDLE_MIN: int(1, 24 * 60).default(30),
+  /** Hours after sign-in after which a session ends whatever its use. */
+  SESSION_MAX_HOURS: int(1, 24 * 30).default(12),
+  /** Failed sign-ins of one login within AUTH_LOCK_MIN that lock it for AUTH_LOCK_MIN. */
+  AUTH_MAX_FAILURES: int(1, 100).default(5),
+  AUTH_LOCK_MIN: int(1, 24 * 60).default(15),
+  /** Failed sign-ins from one source address within AUTH_LOCK_MIN before it is refused (429). */
+  AUTH_ADDR_MAX_FAILURES: int(1, 10_000).default(20),
+  /** Administrators, security administrators and auditors must sign in with a TOTP second factor. */
+  AUTH_TOTP_REQUIRED: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 
 export type Config = Readonly<Omit<z.infer<typeof schema>, 'IMPORT_TIMEZONE'>> & {

@@ -30,12 +30,16 @@ export function isDatabaseUnavailable(err: unknown): boolean {
 }
 
 /** Koa middleware: the single error boundary. Every error becomes `{ error, message }` JSON. */
-export function errorBoundary(log: Logger) {
+export function errorBoundary(log: Logger, onRefused?: (ctx: Context, err: HttpError) => Promise<void>) {
   return async function errorBoundaryMiddleware(ctx: Context, next: Next) {
     try {
       await next();
     } catch (err) {
       if (err instanceof HttpError && err.status < 500) {
+        // 401 and 403 are refused attempts: audited (access/auth). A throttle says when to come back.
+        if (onRefused) await onRefused(ctx, err);
+        const retryAfter = (err as { retryAfterS?: number }).retryAfterS;
+        if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
         ctx.status = err.status;
         ctx.body = { error: err.code, message: err.message };
         return;

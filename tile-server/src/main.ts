@@ -33,6 +33,9 @@ async function main(): Promise<void> {
     const firstStart = config.LOAD_SAMPLES && (await loadSamplesOnce(platform.pool, log));
     if (firstStart) log.info('data-samples loaded (first start)');
     await ensureDemoKey(platform.pool, config.DEMO_API_KEY, firstStart, log);
+    const { rows } = await platform.pool.query(`SELECT 1 FROM citybase.users LIMIT 1`);
+    if (rows.length === 0)
+      log.info('no users yet: create the first administrator with `npm run user -- create --login admin --role admin` (it prints a one-time password)');
   } catch (err) {
     await stopCluster();
     throw err;

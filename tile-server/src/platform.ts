@@ -3,6 +3,9 @@ import type Koa from 'koa';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { KeyStore } from './access/keys.ts';
+import type { Identity } from './auth/identity.ts';
+import { SessionStore } from './auth/sessions.ts';
+import { UserStore } from './auth/users.ts';
 import { createApp, type AppState } from './app.ts';
 import type { Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
@@ -25,6 +28,7 @@ export interface Platform {
   registry: LayerRegistry;
   cache: TileCache;
   keys: KeyStore;
+  identity: Identity;
   listener: ChangeListener;
   imports: ImportJobs;
   close(): Promise<void>;
@@ -71,16 +75,22 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
       bounds.forget(w.layer);
     }
   };
+  // Principals are kept in memory and dropped on every identity change (NOTIFY citybase_identity).
+  let identityChanged = () => {};
   const listener = new ChangeListener(
     databaseUrl,
     {
       onChange,
+      onIdentityChange: () => identityChanged(),
       onCatalogChange: () => void registry.refresh(),
       onListening: () => {
         cache.reset(true);
         void registry.refresh();
       },
-      onDeaf: () => cache.reset(false),
+      onDeaf: () => {
+        cache.reset(false);
+        identityChanged();
+      },
     },
     log,
   );
@@ -90,7 +100,28 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   const poll = setInterval(() => void registry.refresh(), config.CONTRIB_POLL_MS);
   poll.unref();
 
-  const keys = new KeyStore(run);
+  const caughtUp = () => listener.sync();
+  const keys = new KeyStore(run, caughtUp);
+  const sessions = new SessionStore(
+    run,
+    { idleMs: config.SESSION_IDLE_MIN * 60_000, lifetimeMs: config.SESSION_MAX_HOURS * 3_600_000, totpRequired: config.AUTH_TOTP_REQUIRED },
+    caughtUp,
+  );
+  identityChanged = () => {
+    keys.forget();
+    sessions.forget();
+  };
+  const identity: Identity = {
+    run,
+    users: new UserStore(run),
+    sessions,
+    keys,
+    signIn: { maxFailures: config.AUTH_MAX_FAILURES, lockMs: config.AUTH_LOCK_MIN * 60_000, maxAddressFailures: config.AUTH_ADDR_MAX_FAILURES },
+    publicUrl: config.PUBLIC_URL,
+    sessionLifetimeMs: config.SESSION_MAX_HOURS * 3_600_000,
+    idleMs: config.SESSION_IDLE_MIN * 60_000,
+    totpRequired: config.AUTH_TOTP_REQUIRED,
+  };
   const tiles = new TileService(registry, cache, run, metrics, () => listener.sync());
   // Import jobs run in this process; a finished import is served before its job reads as succeeded.
   const imports = new ImportJobs({
@@ -102,7 +133,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     afterImport: () => registry.refresh(),
   });
   await imports.recover();
-  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, metrics, imports, listening: () => listener.listening });
+  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, identity, metrics, imports, listening: () => listener.listening });
   return {
     app,
     pool,
@@ -110,6 +141,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     registry,
     cache,
     keys,
+    identity,
     listener,
     imports,
     async close() {

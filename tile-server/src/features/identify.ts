@@ -50,10 +50,11 @@ export function parseIdentify(query: Record<string, unknown>, layers: FeatureLay
 /** One layer's features near the click, nearest first: [distance in metres, Feature JSON]. */
 function identifySql(t: FeatureTable): string {
   const click = 'ST_SetSRID(ST_MakePoint($1::float8, $2::float8), 4326)';
-  return `-- identify on layer ${t.id}: $1 lon, $2 lat, $3 metres, $4 limit
+  const scoped = t.scopeSql('$5');
+  return `-- identify on layer ${t.id}: $1 lon, $2 lat, $3 metres, $4 limit${scoped ? ', $5 scopes' : ''}
 SELECT ST_Distance(${t.geometry}::geography, ${click}::geography) AS distance, ${t.featureJson(t.propertyNames)} AS feature
 FROM ${t.from} AS t
-WHERE ${t.withinMetres(click, '$3::float8')}
+WHERE ${t.withinMetres(click, '$3::float8')}${scoped ? `\n  AND ${scoped}` : ''}
 ORDER BY 1, ${t.orderKeys.join(', ')}
 LIMIT $4::int8`;
 }
@@ -66,7 +67,7 @@ export async function identify(r: IdentifyRequest, run: QueryRunner, signal?: Ab
   const perLayer = await Promise.all(
     r.tables.map(async (t, order) => {
       const sql = identifySql(t);
-      const rows = await run.prepared(statementName(`identify:${t.id}`, sql), sql, [r.lon, r.lat, r.metres, r.limit], signal);
+      const rows = await run.prepared(statementName(`identify:${t.id}`, sql), sql, [r.lon, r.lat, r.metres, r.limit, ...(t.scopes ? [t.scopes] : [])], signal);
       const extra = `,"layer":${JSON.stringify(t.id)},"title":${JSON.stringify(t.meta.title)}`;
       return rows.map(([d, f]) => ({ distance: Number(d), order, text: `${(f as string).slice(0, -1)}${extra},"distance":${round(Number(d))}}` }));
     }),

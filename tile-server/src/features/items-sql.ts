@@ -79,14 +79,18 @@ export function countQuery(table: FeatureTable, sel: Selection): Query {
 /** One feature by id. */
 export function itemQuery(table: FeatureTable, id: string): Query {
   const p = new Params();
+  const byId = `${table.idSql} = ${p.add(id, 'int8')}`;
+  const scoped = table.scopes ? table.scopeSql(p.add(table.scopes, 'text[]')) : null;
   return {
-    sql: `-- feature of layer ${table.id}\nSELECT ${table.featureJson(table.propertyNames)} AS feature FROM ${table.from} AS t WHERE ${table.idSql} = ${p.add(id, 'int8')}`,
+    sql: `-- feature of layer ${table.id}\nSELECT ${table.featureJson(table.propertyNames)} AS feature FROM ${table.from} AS t WHERE ${byId}${scoped ? ` AND ${scoped}` : ''}`,
     params: p.values,
   };
 }
 
 function conditions(table: FeatureTable, sel: Selection, p: Params): string[] {
   const where: string[] = [];
+  const scoped = table.scopes ? table.scopeSql(p.add(table.scopes, 'text[]')) : null;
+  if (scoped) where.push(scoped);
   if (sel.bbox) {
     const [w, s, e, n] = sel.bbox.map((v) => p.add(v, 'float8'));
     where.push(table.intersects(`ST_MakeEnvelope(${w}, ${s}, ${e}, ${n}, 4326)`));

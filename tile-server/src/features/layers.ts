@@ -19,7 +19,7 @@ export class FeatureLayers {
     return this.registry
       .list()
       .filter((s): s is PostgisTableSource => s instanceof PostgisTableSource && canSee(principal, s.meta))
-      .map((s) => this.table(s));
+      .map((s) => this.table(s).limitedTo(principal.scopes));
   }
 
   get(id: string, principal: Principal): FeatureTable {
@@ -27,7 +27,8 @@ export class FeatureLayers {
     if (!s || !canSee(principal, s.meta)) throw notFound('unknown_collection', `no collection "${id.slice(0, 64)}"`);
     if (!(s instanceof PostgisTableSource))
       throw notFound('unknown_collection', `layer "${id}" has no features to list: its tiles are made by a SQL function`);
-    return this.table(s);
+    // The access check gives a view of the layer limited to the caller's scope: every query made from it is.
+    return this.table(s).limitedTo(principal.scopes);
   }
 
   /** Several layers (`a,b`), each visible, at most `max`, none twice. */

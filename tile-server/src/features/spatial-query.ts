@@ -73,17 +73,19 @@ function summed(t: FeatureTable): string[] {
 
 function statsSql(t: FeatureTable): string {
   const sums = summed(t).map((name) => `sum(${t.queryable(name)!.sql})::float8`);
-  return `-- spatial query statistics on layer ${t.id}: $1 GeoJSON, $2 buffer (m)
+  const scoped = t.scopeSql('$3');
+  return `-- spatial query statistics on layer ${t.id}: $1 GeoJSON, $2 buffer (m)${scoped ? ', $3 scopes' : ''}
 SELECT count(*)::int8${sums.map((s) => `, ${s}`).join('')}
 FROM ${t.from} AS t
-WHERE ${t.intersects(AREA)}`;
+WHERE ${t.intersects(AREA)}${scoped ? `\n  AND ${scoped}` : ''}`;
 }
 
 function featuresSql(t: FeatureTable): string {
-  return `-- spatial query features on layer ${t.id}: $1 GeoJSON, $2 buffer (m), $3 limit
+  const scoped = t.scopeSql('$4');
+  return `-- spatial query features on layer ${t.id}: $1 GeoJSON, $2 buffer (m), $3 limit${scoped ? ', $4 scopes' : ''}
 SELECT ${t.featureJson(t.propertyNames)}
 FROM ${t.from} AS t
-WHERE ${t.intersects(AREA)}
+WHERE ${t.intersects(AREA)}${scoped ? `\n  AND ${scoped}` : ''}
 ORDER BY ${t.orderKeys.join(', ')}
 LIMIT $3::int8`;
 }
@@ -108,9 +110,10 @@ export async function runSpatialQuery(q: SpatialQuery, run: QueryRunner, signal?
 async function layerResult(t: FeatureTable, q: SpatialQuery, run: QueryRunner, signal?: AbortSignal): Promise<string> {
   const stats = statsSql(t);
   const list = featuresSql(t);
+  const scopes = t.scopes ? [t.scopes] : [];
   const [[row], features] = await Promise.all([
-    run.prepared(statementName(`query:${t.id}`, stats), stats, [q.geometry, q.buffer], signal),
-    q.limit > 0 ? run.prepared(statementName(`query:${t.id}`, list), list, [q.geometry, q.buffer, q.limit], signal) : [],
+    run.prepared(statementName(`query:${t.id}`, stats), stats, [q.geometry, q.buffer, ...scopes], signal),
+    q.limit > 0 ? run.prepared(statementName(`query:${t.id}`, list), list, [q.geometry, q.buffer, q.limit, ...scopes], signal) : [],
   ]);
   const count = Number(row![0]);
   const sums = Object.fromEntries(summed(t).map((name, i) => [name, row![i + 1] === null ? 0 : Number(row![i + 1])]));

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { PostgisTableSource } from '../sources/postgis-table.ts';
 import type { LayerMeta } from '../sources/source.ts';
+import { scopeCondition } from '../sources/scope-sql.ts';
 import type { TableColumn, TableInfo } from '../sources/table-info.ts';
 import type { FilterTarget, Queryable, ValueType } from './cql2/compile.ts';
 
@@ -33,6 +34,11 @@ export class FeatureTable implements FilterTarget {
   /** The id column, quoted with the alias, or null. */
   readonly idSql: string | null;
   private readonly queryables = new Map<string, Queryable & { title: string; column: string }>();
+  /**
+   * The scopes this view of the layer is limited to (FeatureLayers makes one per principal of a scoped layer),
+   * or null. Every features query adds `scopeSql` with them as a parameter.
+   */
+  readonly scopes: readonly string[] | null = null;
 
   constructor(readonly source: PostgisTableSource) {
     const info = source.info;
@@ -51,6 +57,18 @@ export class FeatureTable implements FilterTarget {
     // The id is worth filtering on (id IN (…)) even where it is not an exposed property.
     if (info.idColumn && !this.queryables.has(info.idColumn))
       this.queryables.set(info.idColumn, { sql: this.idSql!, type: 'integer', pgType: 'int8', title: 'id', column: info.idColumn });
+  }
+
+  /** This layer limited to a principal's scopes: the same table with `scopes` set (no copy of its state). */
+  limitedTo(scopes: readonly string[] | null): FeatureTable {
+    if (!scopes || !this.meta.scope) return this;
+    return Object.create(this, { scopes: { value: scopes, enumerable: true } }) as FeatureTable;
+  }
+
+  /** The scope condition over alias t with `ref` as the text[] parameter, or null when not limited. */
+  scopeSql(ref: string): string | null {
+    if (!this.scopes || !this.meta.scope) return null;
+    return scopeCondition(this.meta.scope, ref, { column: this.info.geometryColumn, srid: this.info.srid, sridZero: this.info.sridZero });
   }
 
   queryable(name: string): Queryable | undefined {

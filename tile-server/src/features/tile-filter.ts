@@ -5,9 +5,6 @@ import type { FeatureFilter, TileSource } from '../sources/source.ts';
 import { compileFor, filterFromQuery } from './filter.ts';
 import type { FeatureLayers } from './layers.ts';
 
-/** Parameters after z, x, y: a tile filter's values start at $4. */
-const FIRST_PARAM = 4;
-
 /**
  * `?filter=` on a tile or TileJSON URL, compiled for the one table layer it applies to, or null when absent.
  * Call after the access check: properties are checked only against a layer the caller may see.
@@ -25,6 +22,7 @@ export function tileFilter(
   if (!(source instanceof PostgisTableSource))
     throw badRequest('invalid_filter', `layer "${source.meta.id}" is made by a SQL function and cannot be filtered`);
   const table = layers.get(source.meta.id, principal);
-  const compiled = compileFor(table, filter.ast, FIRST_PARAM);
+  // Parameters after z, x, y (and a scoped layer's scopes).
+  const compiled = compileFor(table, filter.ast, source.firstFilterParam);
   return { key: filter.key, sql: compiled.sql, params: compiled.params };
 }

@@ -86,6 +86,11 @@ export const layerDefinition = z
     /** MapLibre style layers for this layer, without `source`/`source-layer` (the viewer fills them in). */
     style: z.array(z.record(z.string(), z.unknown())).default([]),
     legend: z.array(legendItem).default([]),
+    /**
+     * How the layer is limited to a user's or key's scope (市县乡三级联动): by a 行政区划 code column (prefix
+     * match) or by area (features intersecting the scope's boundary). Undeclared layers are not scoped.
+     */
+    scope: z.union([z.literal('area'), z.object({ column: identifier }).strict()]).optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
@@ -93,6 +98,8 @@ export const layerDefinition = z
     const zs = d.simplify.map((s) => s.maxzoom);
     if (zs.some((v, i) => i > 0 && v <= zs[i - 1]!))
       ctx.addIssue({ code: 'custom', path: ['simplify'], message: 'entries must have increasing maxzoom' });
+    if (d.scope && d.source.type !== 'table')
+      ctx.addIssue({ code: 'custom', path: ['scope'], message: 'only table layers can be scoped (a function makes its own SQL)' });
     if (d.access === 'public' && d.allow.length > 0)
       ctx.addIssue({ code: 'custom', path: ['allow'], message: 'allow only applies to restricted layers' });
   });

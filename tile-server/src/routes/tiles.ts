@@ -6,7 +6,7 @@ import { tileFilter } from '../features/tile-filter.ts';
 import type { CachedTile, TileCache } from '../tiles/cache.ts';
 import { parseTile, type TileCoord } from '../tiles/coords.ts';
 import { encoded, etagFor, negotiate, notModified } from '../tiles/encode.ts';
-import { tileKey, type TileService } from '../tiles/tile-service.ts';
+import { tileKey, tileScopes, type TileService } from '../tiles/tile-service.ts';
 import type { AppState } from '../app.ts';
 
 const MVT = 'application/vnd.mapbox-vector-tile';
@@ -35,8 +35,15 @@ export async function serveTile(ctx: Context, deps: TileDeps, ids: string, coord
   const sources = tiles.atZoom(tiles.sources(ids, ctx.state.principal), coord.z);
   // After the access check: a filter is checked only against a layer the caller may see.
   const filter = tileFilter(deps.layers, sources, ctx.query, ctx.state.principal);
-  const tile = await tiles.tile(sources, coord, () => clientGone(ctx), filter);
-  await send(ctx, tile, deps.cache, tileKey(sources.map((s) => s.meta.id), coord, filter), deps.cacheControl);
+  // The caller's scope is part of the query and of the cache key (a district's tile is never the city's).
+  const scopes = tileScopes(sources, ctx.state.principal);
+  const tile = await tiles.tile(sources, coord, () => clientGone(ctx), filter, scopes);
+  // What only some callers may see must not be kept by a shared cache for others.
+  const personal = scopes !== null || sources.some((s) => s.meta.access !== 'public');
+  if (personal) ctx.vary('Authorization');
+  if (personal) ctx.vary('Cookie');
+  const cacheControl = personal ? deps.cacheControl.replace(/\bpublic\b/, 'private') : deps.cacheControl;
+  await send(ctx, tile, deps.cache, tileKey(sources.map((s) => s.meta.id), coord, filter, scopes), cacheControl);
 }
 
 /** An AbortSignal that fires when the client closes the connection before the response is written. */

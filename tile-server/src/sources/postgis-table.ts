@@ -7,6 +7,7 @@ import { layerMeta, type Dependency, type FeatureFilter, type FieldType, type La
 import { statementName } from './statements.ts';
 import { TEMPORAL_TYPES, proj4Of, validAreaOf, type TableInfo } from './table-info.ts';
 import { buildBoundsSql, buildTableTileSql, type TableSqlSpec } from './table-sql.ts';
+import { scopeParam } from './scope-sql.ts';
 
 export class SourceResolveError extends Error {}
 
@@ -117,7 +118,12 @@ export class PostgisTableSource implements TileSource {
       extent: opts.extent,
       buffer: opts.buffer,
       maxFeatures: def.maxFeatures,
+      scope: def.scope,
     };
+    if (def.scope && def.scope !== 'area') {
+      const c = byName.get(def.scope.column);
+      if (!c) throw new SourceResolveError(`${where}: scope column "${def.scope.column}" is not a column`);
+    }
     const meta = layerMeta(def, geometryType, fields, origin);
     const bounds = buildBoundsSql(spec);
     // Statement names are per connection; the id keeps them apart, the fingerprint of the text makes a changed
@@ -157,12 +163,13 @@ export class PostgisTableSource implements TileSource {
    * with parameters from $4 on. Filtered texts are prepared under a name derived from the text (bounded, see
    * statements.ts), so a filter used by a map is parsed once per connection like the plain tile query.
    */
-  async getTile({ z, x, y }: TileCoord, run: QueryRunner, signal?: AbortSignal, filter?: FeatureFilter): Promise<Buffer> {
+  async getTile({ z, x, y }: TileCoord, run: QueryRunner, signal?: AbortSignal, filter?: FeatureFilter, scopes?: readonly string[] | null): Promise<Buffer> {
     let rows: unknown[][];
-    if (!filter) rows = await run.prepared(this.statement, this.tileSql, [z, x, y], signal);
+    const head: unknown[] = this.spec.scope ? [z, x, y, scopeParam(scopes)] : [z, x, y];
+    if (!filter) rows = await run.prepared(this.statement, this.tileSql, head, signal);
     else {
       const sql = buildTableTileSql(this.spec, filter.sql);
-      rows = await run.prepared(statementName(`tilef:${this.meta.id}`, sql), sql, [z, x, y, ...filter.params], signal);
+      rows = await run.prepared(statementName(`tilef:${this.meta.id}`, sql), sql, [...head, ...filter.params], signal);
     }
     return (rows[0]?.[0] as Buffer | null) ?? Buffer.alloc(0);
   }
@@ -177,6 +184,11 @@ export class PostgisTableSource implements TileSource {
     if (!row || row.w === null) row = (await run.query<Row>(this.boundsSql.exact))[0];
     if (!row || row.w === null || row.s === null || row.e === null || row.n === null) return null;
     return [row.w, row.s, row.e, row.n];
+  }
+
+  /** The first parameter number a tile filter may use: after z, x, y and (scoped layers) the scopes. */
+  get firstFilterParam(): number {
+    return this.spec.scope ? 5 : 4;
   }
 
   /** The prepared SQL, for tests and the benchmark's raw-SQL reference. */

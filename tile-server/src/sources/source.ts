@@ -25,6 +25,8 @@ export interface LayerMeta {
   readonly legend: LayerDefinition['legend'];
   /** Where it comes from: a layers/ definition or auto-published from schema contrib. */
   readonly origin: 'registry' | 'contrib';
+  /** How the layer is limited to a principal's scopes; undefined = not scoped. */
+  readonly scope?: LayerDefinition['scope'];
 }
 
 /**
@@ -55,7 +57,7 @@ export interface TileSource {
   /** False when the source's changes cannot be observed: such tiles are never cached, so never stale. */
   readonly cacheable: boolean;
   /** Raw (uncompressed) MVT bytes for the tile; empty when no feature falls in it. */
-  getTile(tile: TileCoord, run: QueryRunner, signal?: AbortSignal, filter?: FeatureFilter): Promise<Buffer>;
+  getTile(tile: TileCoord, run: QueryRunner, signal?: AbortSignal, filter?: FeatureFilter, scopes?: readonly string[] | null): Promise<Buffer>;
   /** Extent of the data in degrees, or null when there is none. */
   bounds(run: QueryRunner): Promise<LonLatBox | null>;
 }
@@ -67,6 +69,6 @@ export function layerMeta(
   fields: Record<string, FieldType>,
   origin: LayerMeta['origin'],
 ): LayerMeta {
-  const { id, title, description, theme, owner, access, allow, attribution, minzoom, maxzoom, properties, style, legend } = def;
-  return { id, title, description, theme, owner, access, allow, attribution, minzoom, maxzoom, geometryType, fields, properties, style, legend, origin };
+  const { id, title, description, theme, owner, access, allow, attribution, minzoom, maxzoom, properties, style, legend, scope } = def;
+  return { id, title, description, theme, owner, access, allow, attribution, minzoom, maxzoom, geometryType, fields, properties, style, legend, origin, scope };
 }

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { scopeCondition, type LayerScope } from './scope-sql.ts';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
 
@@ -25,6 +26,8 @@ export interface TableSqlSpec {
   extent: number;
   buffer: number;
   maxFeatures: number;
+  /** Scoped layers take the principal's scopes as $4 (filters then start at $5). */
+  scope?: LayerScope | undefined;
 }
 
 /** Web-mercator metres per 256-px screen pixel at zoom z, written as SQL over $1 (z). */
@@ -33,8 +36,9 @@ const METRES_PER_PX = '(40075016.6855785 / (256 * 2.0 ^ $1::int))';
 const DEGREES_PER_METRE = 1 / 111319.49;
 
 /**
- * Build the tile query of a table layer: $1 z, $2 x, $3 y. One text per layer, prepared once per connection.
- * `filter` (a compiled CQL2 filter over alias t, parameters from $4) narrows the features of a filtered tile.
+ * Build the tile query of a table layer: $1 z, $2 x, $3 y (and $4 the scopes of a scoped layer). One text per
+ * layer, prepared once per connection. `filter` (a compiled CQL2 filter over alias t, parameters after those)
+ * narrows the features of a filtered tile.
  *
  * - The search box is in the table's own SRID so the GiST index on the geometry column is used; it is the tile
  *   widened by the buffer, so features in the buffer are drawn in both neighbours.
@@ -68,13 +72,14 @@ export function buildTableTileSql(s: TableSqlSpec, filter?: string): string {
     `ST_AsMVTGeom(${toMercator}, ST_TileEnvelope($1::int, $2::int, $3::int), ${s.extent}, ${s.buffer}, true) AS "mvt_geom"`,
   ];
   const order = s.idColumn ? `t.${ident(s.idColumn)}` : s.orderBy;
+  const scoped = s.scope ? `\n    AND ${scopeCondition(s.scope, '$4', { column: s.geometryColumn, srid: s.srid, sridZero: s.sridZero })}` : '';
 
-  return `-- tile of layer ${s.layerId}: $1 z, $2 x, $3 y
+  return `-- tile of layer ${s.layerId}: $1 z, $2 x, $3 y${s.scope ? ', $4 scopes' : ''}
 SELECT ST_AsMVT(features, ${literal(s.layerId)}, ${s.extent}, 'mvt_geom'${s.idColumn ? `, 'mvt_id'` : ''})
 FROM (
   SELECT ${columns.join(',\n         ')}
   FROM ${ident(s.schema)}.${ident(s.table)} AS t
-  WHERE ${geom} && ${search}${filter ? `\n    AND (${filter})` : ''}
+  WHERE ${geom} && ${search}${scoped}${filter ? `\n    AND (${filter})` : ''}
   ORDER BY ${order}
   LIMIT ${s.maxFeatures}
 ) AS features`;

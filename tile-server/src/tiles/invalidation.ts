@@ -14,6 +14,8 @@ export interface ChangeHandlers {
   onChange(change: TableChange): void;
   /** DDL in schema contrib: the catalog should be looked at now. */
   onCatalogChange(): void;
+  /** Users, sessions or keys changed: cached principals must be looked up again. */
+  onIdentityChange?(): void;
   /** Connected (again): changes may have been missed while we were not listening. */
   onListening(): void;
   /** Lost the connection: from now on nothing may be served from memory. */
@@ -91,6 +93,7 @@ export class ChangeListener {
       await client.connect();
       await client.query('LISTEN citybase_tiles');
       await client.query('LISTEN citybase_catalog');
+      await client.query('LISTEN citybase_identity');
     } catch (err) {
       await client.end().catch(() => {});
       this.schedule(err as Error);
@@ -118,6 +121,7 @@ export class ChangeListener {
 
   private dispatch(channel: string, payload: string): void {
     if (channel === 'citybase_catalog') return this.handlers.onCatalogChange();
+    if (channel === 'citybase_identity') return this.handlers.onIdentityChange?.();
     try {
       const change = JSON.parse(payload) as TableChange;
       this.handlers.onChange(change);

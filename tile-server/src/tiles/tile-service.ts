@@ -15,8 +15,16 @@ const MAX_COMPOSITE = 32;
  * The cache key of a tile: `layers/z/x/y`, and for a filtered tile `?filter=` with the filter's normalised text.
  * Filtered variants are indexed under their layer and coordinates like plain tiles, so a change evicts them too.
  */
-export function tileKey(layers: readonly string[], { z, x, y }: TileCoord, filter?: FeatureFilter): string {
-  return `${layers.join(',')}/${z}/${x}/${y}${filter ? `?filter=${filter.key}` : ''}`;
+export function tileKey(layers: readonly string[], { z, x, y }: TileCoord, filter?: FeatureFilter, scopes?: readonly string[] | null): string {
+  return `${layers.join(',')}/${z}/${x}/${y}${filter ? `?filter=${filter.key}` : ''}${scopes ? `#scope=${scopes.join(',')}` : ''}`;
+}
+
+/**
+ * The scopes a tile of these sources depends on: the principal's when one of the layers is scoped, else null,
+ * so unscoped layers (and unlimited principals) share one cached tile while a district's tile has its own key.
+ */
+export function tileScopes(sources: readonly TileSource[], principal: Principal): readonly string[] | null {
+  return principal.scopes && sources.some((s) => s.meta.scope) ? principal.scopes : null;
 }
 
 interface Flight {
@@ -74,9 +82,15 @@ export class TileService {
    * `gone` makes the signal that fires when the client leaves. It is asked for only on a miss: a cache hit has
    * nothing to cancel, and the listener it would set up costs measurable time on the hottest path.
    */
-  async tile(sources: TileSource[], coord: TileCoord, gone: () => AbortSignal, filter?: FeatureFilter): Promise<CachedTile> {
+  async tile(
+    sources: TileSource[],
+    coord: TileCoord,
+    gone: () => AbortSignal,
+    filter?: FeatureFilter,
+    scopes: readonly string[] | null = null,
+  ): Promise<CachedTile> {
     const ids = sources.map((s) => s.meta.id);
-    const key = tileKey(ids, coord, filter);
+    const key = tileKey(ids, coord, filter, scopes);
     const cacheable = ids.every((id) => this.registry.isCacheable(id));
     // Read-your-writes: a hit is served only after the change listener has caught up with every commit made
     // before this request; the entry is looked up again because catching up may have evicted it.
@@ -90,7 +104,7 @@ export class TileService {
     if (!flight) {
       const controller = new AbortController();
       const epoch = this.cache.epochOf(ids);
-      const promise = this.query(sources, coord, controller.signal, filter, cacheable && this.cache.active).then((tile) => {
+      const promise = this.query(sources, coord, controller.signal, filter, scopes, cacheable && this.cache.active).then((tile) => {
         if (cacheable) this.cache.set(key, ids, coord, tile, epoch);
         return tile;
       });
@@ -132,11 +146,18 @@ export class TileService {
     }
   }
 
-  private async query(sources: TileSource[], coord: TileCoord, signal: AbortSignal, filter: FeatureFilter | undefined, kept: boolean): Promise<CachedTile> {
+  private async query(
+    sources: TileSource[],
+    coord: TileCoord,
+    signal: AbortSignal,
+    filter: FeatureFilter | undefined,
+    scopes: readonly string[] | null,
+    kept: boolean,
+  ): Promise<CachedTile> {
     const parts = await Promise.all(
       sources.map((s) => {
         this.metrics.tileQueries.inc({ layer: s.meta.id });
-        return s.getTile(coord, this.run, signal, filter).catch((err: unknown) => {
+        return s.getTile(coord, this.run, signal, filter, scopes).catch((err: unknown) => {
           if ((err as { code?: string }).code === '57014' && !signal.aborted)
             throw new HttpError(503, 'tile_timeout', `tile ${s.meta.id}/${coord.z}/${coord.x}/${coord.y} took too long`);
           throw err;

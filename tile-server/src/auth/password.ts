@@ -1,0 +1,65 @@
+import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+
+/**
+ * Passwords: scrypt (memory-hard; N = 2^15, r = 8, p = 1, 32 MiB), its parameters kept in the hash string so
+ * they can be raised later without breaking stored hashes: `scrypt$<logN>$<r>$<p>$<salt b64>$<hash b64>`.
+ */
+const PARAMS = { logN: 15, r: 8, p: 1 };
+const KEY_LENGTH = 32;
+
+function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
+  const options: ScryptOptions = { N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r + 2 ** 20 };
+  return new Promise((resolve, reject) =>
+    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
+  );
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await derive(password, salt, PARAMS.logN, PARAMS.r, PARAMS.p);
+  return `scrypt$${PARAMS.logN}$${PARAMS.r}$${PARAMS.p}$${salt.toString('base64')}$${key.toString('base64')}`;
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const m = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$/.exec(stored);
+  if (!m) return false;
+  const expected = Buffer.from(m[5]!, 'base64');
+  const key = await derive(password, Buffer.from(m[4]!, 'base64'), Number(m[1]), Number(m[2]), Number(m[3]));
+  return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/** A hash that no password matches, verified against when the login is unknown so both answers take as long. */
+export const DUMMY_HASH = 'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+
+const CLASSES: ReadonlyArray<[string, RegExp]> = [
+  ['lower-case letters', /\p{Ll}/u],
+  ['upper-case letters', /\p{Lu}/u],
+  ['digits', /\p{Nd}/u],
+  ['other characters', /[^\p{Ll}\p{Lu}\p{Nd}]/u],
+];
+
+/**
+ * The password policy (等保 身份鉴别): at least 8 characters from 3 of the 4 classes, not containing the login
+ * name, not one of the last 5 passwords (checked by the caller against the history). Returns why not, or null.
+ */
+export function policyProblem(password: string, login: string): string | null {
+  if (typeof password !== 'string' || password.length < 8) return 'the password must have at least 8 characters';
+  if (password.length > 256) return 'the password must have at most 256 characters';
+  const held = CLASSES.filter(([, re]) => re.test(password)).length;
+  if (held < 3) return 'the password must mix 3 of: lower-case letters, upper-case letters, digits, other characters';
+  if (login && password.toLowerCase().includes(login.toLowerCase())) return 'the password must not contain the login name';
+  return null;
+}
+
+/** A one-time password that meets the policy: 16 characters, every class present. */
+export function generatePassword(): string {
+  const sets = ['abcdefghijkmnpqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '-_.!@#%+='];
+  const all = sets.join('');
+  const chars = sets.map((s) => s[randomInt(s.length)]!);
+  while (chars.length < 16) chars.push(all[randomInt(all.length)]!);
+  for (let i = chars.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+  }
+  return chars.join('');
+}
