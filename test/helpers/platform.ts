@@ -77,10 +77,11 @@ export interface TestPlatform {
  */
 export async function startTestPlatform(
   env: Record<string, string> = {},
-  opts: { layersDir?: string; fixtures?: boolean } = {},
+  opts: { layersDir?: string; fixtures?: boolean; beforeStart?: (url: string) => Promise<void> } = {},
 ): Promise<TestPlatform> {
   const db = await createDatabase();
   if (opts.fixtures !== false) await loadFixtures(db.url);
+  await opts.beforeStart?.(db.url);
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     CONTRIB_POLL_MS: '500',
