@@ -3,6 +3,8 @@
  * a path prefix). An API key given to the page (`?key=…`) is carried on every request, as the server does in
  * its own TileJSON and catalog URLs.
  */
+import { writeHeaders } from './session.ts';
+
 const pageKey = () => new URLSearchParams(location.search).get('key');
 
 export interface ApiResult<T> {
@@ -39,7 +41,7 @@ export const getJson = <T>(path: string, params: Record<string, string | number>
   send<T>(apiUrl(path, params), { signal: signal ?? null });
 
 export const postJson = <T>(path: string, payload: unknown, signal?: AbortSignal) =>
-  send<T>(apiUrl(path), { method: 'POST', body: JSON.stringify(payload), headers: { 'Content-Type': 'application/json' }, signal: signal ?? null });
+  send<T>(apiUrl(path), { method: 'POST', body: JSON.stringify(payload), headers: writeHeaders(), signal: signal ?? null });
 
 /**
  * APIs that other parts of the platform add over time (features API, themes) answer 404 until they exist:

@@ -9,6 +9,7 @@ import { areaQueryTool } from './tools/area-query.ts';
 import { exportTool } from './tools/export-png.ts';
 import { measureTool } from './tools/measure.ts';
 import { ToolHost } from './tools/tool-host.ts';
+import { showAccount } from './ui/account.ts';
 import { showCoordinates } from './ui/coords.ts';
 import { h } from './ui/dom.ts';
 import { enableIdentify } from './ui/identify.ts';
@@ -89,6 +90,7 @@ function localizeControls(map: MapLibreMap): void {
 
 async function start(): Promise<void> {
   chrome();
+  void showAccount(document.querySelector<HTMLElement>('.topbar')!);
   let catalog: CatalogLayer[];
   try {
     catalog = await loadCatalog();

@@ -74,8 +74,10 @@ export function principalMiddleware(deps: PrincipalDeps) {
       const resolved = await deps.sessions.resolve(token);
       if ('problem' in resolved) {
         setSessionCookie(ctx, null, deps.publicUrl);
-        // Signing in again and signing out are still answered; everything else says why it failed.
-        if (!(ctx.path === '/api/session' && ctx.method !== 'GET')) {
+        // Signing in again, signing out and opening a page (a browser navigation, which then sends the person to
+        // sign in) go on as anonymous; every API request says why it failed.
+        const navigation = ctx.method === 'GET' && ctx.get('Accept').includes('text/html');
+        if (!(ctx.path === '/api/session' && ctx.method !== 'GET') && !navigation) {
           if (resolved.login !== null || resolved.problem === 'invalid_session')
             await audit(deps.run, { kind: 'anonymous', id: null, name: resolved.login ?? '', role: '', sourceAddr: ctx.ip }, {
               action: resolved.problem === 'session_expired' ? 'session.expire' : 'session.invalid',

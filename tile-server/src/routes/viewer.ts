@@ -96,13 +96,23 @@ function contentSecurityPolicy(publicUrl: string | undefined): string {
   ].join('; ');
 }
 
+/** URL → HTML file of the build. */
+const PAGES: ReadonlyArray<[string, string]> = [
+  ['/', 'index.html'],
+  ['/login', 'login.html'],
+  ['/admin', 'admin.html'],
+];
+
 export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string | undefined; dist?: string }): void {
   const files = new StaticFiles(opts.dist ?? VIEWER_DIST);
   const csp = contentSecurityPolicy(opts.publicUrl);
 
-  router.get('/', async (ctx) => {
+  // The pages: one HTML entry of the build each, beside index.html so their relative URLs (assets, API) hold.
+  for (const [url, file] of PAGES) router.get(url, (ctx) => page(ctx, file));
+
+  async function page(ctx: Context, file: string): Promise<void> {
     ctx.state.route = 'viewer';
-    const index = await files.get('index.html');
+    const index = await files.get(file);
     if (!index) {
       // Not a client error and nothing to hide: say plainly what the operator has to do.
       ctx.status = 503;
@@ -112,7 +122,7 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
     ctx.set('Content-Security-Policy', csp);
     ctx.set('X-Content-Type-Options', 'nosniff');
     send(ctx, index, 'html', 'no-cache');
-  });
+  }
 
   router.get('/assets/:file', async (ctx) => {
     ctx.state.route = 'viewer-asset';
