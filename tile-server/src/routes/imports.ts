@@ -1,4 +1,6 @@
 import { hasRight } from '../access/access.ts';
+import { actorOf, audit } from '../auth/audit.ts';
+import type { QueryRunner } from '../db/query.ts';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,7 +21,7 @@ import { HttpError, badRequest, notFound } from '../errors.ts';
  */
 const FIELDS = ['layer', 'title', 'theme', 'mode', 'srs', 'encoding', 'sublayer', 'lon', 'lat', 'geometry', 'vehicle', 'timezone', 'maxRejected'] as const;
 
-export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: number): void {
+export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: number, run: QueryRunner): void {
   router.post('/api/imports', async (ctx) => {
     ctx.state.route = 'imports';
     const principal = ctx.state.principal;
@@ -44,6 +46,12 @@ export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: 
         dir: upload.dir,
         fileName: upload.fileName,
         options,
+      });
+      await audit(run, actorOf(principal, ctx.ip), {
+        action: 'import.submit',
+        outcome: 'success',
+        target: String(options.layer ?? options.vehicle ?? upload.fileName),
+        details: { job: id, file: upload.fileName, options },
       });
       ctx.status = 202;
       ctx.set('Location', `/api/imports/${id}`);
