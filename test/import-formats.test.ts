@@ -7,7 +7,7 @@ import { Dbf } from '../import/formats/dbf.ts';
 import { DATA, importDatabase, type ImportDb } from './fixtures/import/helpers.ts';
 
 /**
- * Every file in ../shared/data imports with the expected counts, coordinates and decoded Chinese attributes.
+ * Every file in test/fixtures/data (real files, some trimmed from ../shared/data) imports with the expected counts, coordinates and decoded Chinese attributes.
  * Expected values come from the data's README, from the files themselves read another way (JSON.parse, sql.js,
  * the .shx size, the XML text), or from PostGIS.
  */
@@ -23,18 +23,18 @@ const run = (file: string, layer: string, extra: Record<string, unknown> = {}) =
 const q = async <T = Record<string, unknown>>(sql: string, values: unknown[] = []) => (await db.pool.query(sql, values)).rows as T[];
 
 const naturalEarth = [
-  ['ne_10m_populated_places.json', 7343],
-  ['ne_10m_admin_1_label_points.json', 11283],
-  ['ne_10m_lakes.json', 1354],
-  ['ne_10m_rivers_lake_centerlines.json', 1455],
-  ['ne_50m_admin_0_countries.json', 241],
+  ['ne_10m_populated_places.json', 314],
+  ['ne_10m_admin_1_label_points.json', 600],
+  ['ne_10m_lakes.json', 91],
+  ['ne_10m_rivers_lake_centerlines.json', 71],
+  ['ne_50m_admin_0_countries.json', 26],
 ] as const;
 
 for (const [file, count] of naturalEarth) {
   test.serial(`GeoJSON ${file}: all ${count} features, null geometries rejected by row, coordinates and attributes exact`, async (t) => {
     const text = fs.readFileSync(path.join(DATA, 'natural-earth', file), 'utf8');
     const features = (JSON.parse(text) as { features: Array<{ geometry: { type: string; coordinates: unknown } | null; properties: Record<string, unknown> }> }).features;
-    t.is(features.length, count, 'the README count');
+    t.is(features.length, count, 'the fixture README count');
     const layer = `ne_${file.replace(/\W.*$/, '').slice(6)}`.replace(/[^a-z0-9_]/g, '_');
     const s = await run(path.join(DATA, 'natural-earth', file), layer);
     const nulls = features.map((f, i) => (f.geometry ? 0 : i + 1)).filter(Boolean);
@@ -77,10 +77,10 @@ test.serial('GeoJSON with Chinese property names: Huai\'an\'s outline keeps åœ°å
   t.is(s.warnings.length, 0, 'a Huai\'an layer wholly in Huai\'an raises no region warning');
 });
 
-test.serial('all 372 prefectures of China import (invalid polygons repaired with ST_MakeValid and counted)', async (t) => {
+test.serial('prefectures of China (47 kept of 372: Jiangsu, Anhui and the first 20) import (invalid polygons repaired with ST_MakeValid and counted)', async (t) => {
   const s = await run(path.join(DATA, 'boundaries', 'china_prefectures_wgs84.geojson'), 'china_prefectures');
-  t.is(s.read, 372);
-  t.is(s.imported, 372);
+  t.is(s.read, 47);
+  t.is(s.imported, 47);
   t.is(s.geometry_type, 'MULTIPOLYGON');
   const [v] = await q<{ invalid: number }>(`SELECT count(*) FILTER (WHERE NOT ST_IsValid(geom))::int AS invalid FROM imports.china_prefectures`);
   t.is(v!.invalid, 0);
@@ -234,7 +234,7 @@ test.serial('GPX: tracks, routes and waypoints; every track point with its time'
     ['togeojson__run.gpx', 206],
   ] as const) {
     const text = fs.readFileSync(path.join(DATA, 'gpx', file), 'utf8');
-    t.is((text.match(/<trkpt /g) ?? []).length, points, 'the README count');
+    t.is((text.match(/<trkpt /g) ?? []).length, points, 'the fixture README count');
     const id = file.replace(/\W.*$/, '').replace(/^gpxpy__|^togeojson__/, '').slice(0, 20).replace(/-/g, '_');
     const s = await run(path.join(DATA, 'gpx', file), `gpx_${id}_pts`, { sublayer: 'track_points' });
     t.is(s.imported, points, file);
