@@ -217,7 +217,7 @@ test.serial('KML location history: placemarks without coordinates rejected by nu
   const file = path.join(DATA, 'kml', 'togeojson__addresses.kml');
   const placemarks = fs.readFileSync(file, 'utf8').split('<Placemark>').slice(1);
   const withCoords = placemarks.map((p, i) => (/<gx:coord>|<coordinates>[^<]+</.test(p) ? 0 : i + 1));
-  const s = await run(file, 'kml_history');
+  const s = await run(file, 'kml_history', { geometry: 'mixed' }); // points and gx:Tracks in one layer
   t.is(s.read, placemarks.length);
   t.deepEqual(s.rejected_rows.map((r) => r.row), withCoords.filter(Boolean));
   t.is(s.imported, withCoords.filter((x) => x === 0).length);
