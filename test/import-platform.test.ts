@@ -58,7 +58,7 @@ test.serial('POST /api/imports needs a key with the import right, a file, known 
   t.is(anonymous.body.error, 'unauthorized');
   const readOnly = await submit(csv, 'a.csv', { layer: 'x' }, readKey);
   t.is(readOnly.status, 403);
-  t.regex(readOnly.body.message, /--rights read,import/);
+  t.regex(readOnly.body.message, /--rights layer:read,layer:import/);
   const noFile = await p.http.post('/api/imports').set(auth(importKey)).field('layer', 'x');
   t.is(noFile.status, 400);
   const unknown = await submit(csv, 'a.csv', { layer: 'x', colour: 'red' });

@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
-  if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB);
+  if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB, deps.pool);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
   viewerRoutes(router, { publicUrl: config.PUBLIC_URL });
   app.use(router.routes());
