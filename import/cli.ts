@@ -20,7 +20,7 @@ const usage = `usage: npm run import -- <file> --layer <id> [options]
   --encoding <name>        gbk, utf-8, big5, … (overrides .cpg and detection)
   --sublayer <name>        GeoPackage table, GPX part, KML folder, dataset in a zip
   --lon <col> --lat <col>  CSV coordinate columns (names or 1-based numbers)
-  --geometry mixed|split   mixed geometry types in one layer (default) or one layer per type
+  --geometry mixed|split   a file mixing points, lines and polygons: one layer per kind (split, the default) or one layer
   --max-rejected <n>       fail when more rows than this are rejected
   --vehicle <id>           load a GPS log (GPX, CSV, GeoLife .plt) into the vehicle store
   --timezone <zone>        zone of times written without one (default IMPORT_TIMEZONE, Asia/Shanghai)
@@ -136,6 +136,9 @@ function printSummary(s: Record<string, unknown>, report: string | null): void {
   ];
   if (s.geometry_type) lines.push(`  geometry: ${s.geometry_type}, bbox ${JSON.stringify(s.bbox)}`);
   if (s.vehicle) lines.push(`  cleaning: ${s.invalid} invalid, ${s.duplicates} duplicates, ${s.jumps} jumps; ${s.stops} stops, ${s.trips} trips`);
+  // Per track, what was dropped and why (the first few rows of each).
+  for (const t of (s.tracks as Array<{ track: string; fixes: number; kept: number; dropped: string[] }>) ?? [])
+    if (t.kept < t.fixes) lines.push(`  track ${t.track}: ${t.kept} of ${t.fixes} fixes kept; ${t.dropped.slice(0, 3).join('; ')}${t.dropped.length > 3 ? '; …' : ''}`);
   for (const w of (s.warnings as string[]) ?? []) lines.push(`  warning: ${w}`);
   if (report) lines.push(`  rejected rows: ${report}`);
   console.log(lines.join('\n'));

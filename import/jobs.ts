@@ -57,6 +57,8 @@ export class ImportJobs {
       maxSpeedKmh: number;
       /** After a successful import, before the job reads as succeeded: e.g. the registry re-reads definitions. */
       afterImport?: () => Promise<void>;
+      /** A job failed: `kind` is the ImportError code, or 'internal' (counted in /metrics). */
+      onFailed?: (kind: string) => void;
     },
   ) {}
 
@@ -154,7 +156,10 @@ export class ImportJobs {
       log.info({ job: id, target: 'layer' in rest ? rest.layer : rest.vehicle, imported: rest.imported, rejected: rest.rejected }, 'import job succeeded');
     } catch (err) {
       const message = err instanceof ImportError ? err.message : 'the import failed because of an internal error (see the server log); nothing was changed';
+      // Every failure is logged with its reason and counted; an internal one with its stack.
       if (!(err instanceof ImportError)) log.error({ err, job: id }, 'import job failed');
+      else log.warn({ job: id, department: req.department, file: req.fileName, kind: err.code, reason: err.message }, 'import job failed');
+      this.deps.onFailed?.(err instanceof ImportError ? err.code : 'internal');
       await pool
         .query(`UPDATE citybase.import_jobs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [id, message])
         .catch((e: Error) => log.error({ err: e.message, job: id }, 'cannot record the failed import job'));

@@ -113,7 +113,12 @@ async function importInTransaction(client: pg.PoolClient, run: Run): Promise<Imp
     source_srs: describeSrs(staged.srs),
     geometry_type: published.parts.map((p) => p.geometryType).join(', '),
     columns: staged.columns.map((c) => ({ name: c.name, type: c.type, source: c.source })),
-    warnings: warnings(source.warnings, staged, published.parts, imported),
+    warnings: [
+      ...warnings(source.warnings, staged, published.parts, imported),
+      ...(published.parts.length > 1 && !opts.geometry
+        ? [`the file mixes geometry kinds: split into one layer per kind (${published.parts.map((p) => `${p.layer}: ${p.imported} ${p.geometryType}`).join(', ')}); --geometry mixed keeps one layer`]
+        : []),
+    ],
     seconds: 0,
     ...(published.parts.length > 1
       ? { layers: published.parts.map((p) => ({ layer: p.layer, table: p.table, imported: p.imported, geometry_type: p.geometryType })) }

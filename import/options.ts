@@ -22,8 +22,11 @@ export const importOptionsSchema = z
     sublayer: z.string().optional(),
     lon: z.string().optional(),
     lat: z.string().optional(),
-    /** Mixed geometry types: kept in one layer (type GEOMETRY) or split into <layer>_points/_lines/_polygons. */
-    geometry: z.enum(['mixed', 'split']).default('mixed'),
+    /**
+     * A source of truly mixed geometry kinds: split into <layer>_points/_lines/_polygons (unset: split, and the
+     * summary says so; an append keeps the layer's one table) or kept in one layer of type GEOMETRY ('mixed').
+     */
+    geometry: z.enum(['mixed', 'split']).optional(),
     /** Department that owns the layer (the API key's department over HTTP). */
     owner: z.string().regex(/^[a-z][a-z0-9_]*$/).default('dsj'),
     access: z.enum(accessLevels).optional(),

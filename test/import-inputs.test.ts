@@ -85,7 +85,7 @@ test.serial('WKT column: an invalid polygon is repaired and counted, an empty ce
     'point;POINT(119.2 33.6)',
   ].join('\n');
   const file = write('wkt.csv', csv);
-  const s = await run(file, 'wkt_mixed');
+  const s = await run(file, 'wkt_mixed', { geometry: 'mixed' });
   t.is(s.imported, 3);
   t.is(s.repaired, 1);
   t.deepEqual(s.rejected_rows, [{ row: 4, reason: 'no geometry (the WKT cell is empty)' }]);
@@ -122,14 +122,15 @@ test.serial('a zipped shapefile and a KMZ read like the files inside them', asyn
   t.regex(zipped.source_srs, /^EPSG:4549 /);
   t.is(await layerChecksum(db.pool, 'imports.gk_zipped'), await layerChecksum(db.pool, 'imports.gk_direct'));
   const kml = path.join(DATA, 'kml', 'togeojson__styles.kml');
-  await run(kml, 'kml_direct');
-  await run(write('styles.kmz', makeZip([{ name: 'doc.kml', data: fs.readFileSync(kml) }, { name: 'files/icon.png', data: Buffer.from([137, 80]) }])), 'kml_zipped');
+  await run(kml, 'kml_direct', { geometry: 'mixed' });
+  await run(write('styles.kmz', makeZip([{ name: 'doc.kml', data: fs.readFileSync(kml) }, { name: 'files/icon.png', data: Buffer.from([137, 80]) }])), 'kml_zipped', { geometry: 'mixed' });
+  t.truthy(await layerChecksum(db.pool, 'imports.kml_direct'));
   t.is(await layerChecksum(db.pool, 'imports.kml_zipped'), await layerChecksum(db.pool, 'imports.kml_direct'));
 });
 
 test.serial('KML declaring encoding="gb2312" is decoded from GB2312', async (t) => {
   const text = fs.readFileSync(path.join(DATA, 'kml', 'togeojson__styles.kml'), 'utf8').replace('encoding="UTF-8"', 'encoding="gb2312"').replace('<name>Untitled Placemark</name>', '<name>淮安市政府</name>');
-  const s = await run(write('gb.kml', iconv.encode(text, 'gb2312')), 'kml_gb');
+  const s = await run(write('gb.kml', iconv.encode(text, 'gb2312')), 'kml_gb', { geometry: 'mixed' });
   t.is(s.encoding, 'gbk (XML declaration)');
   t.deepEqual(await q(`SELECT name FROM imports.kml_gb WHERE name LIKE '淮安%'`), [{ name: '淮安市政府' }]);
 });

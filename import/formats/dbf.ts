@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import type { ColumnType } from '../columns.ts';
-import { decodeText, detectEncoding, encodingOfLdid, normaliseEncoding } from '../encoding.ts';
+import { decodeText, encodingOfLdid, normaliseEncoding } from '../encoding.ts';
+import { detectTextEncoding, isWesternSingleByte } from '../encoding-detection.ts';
 import { ImportError } from '../errors.ts';
 
 /**
  * dBASE III/IV attribute tables (.dbf), read record by record. The text encoding is the one thing a shapefile
- * almost never states reliably: --encoding, else the .cpg file, else the language driver byte (offset 29), else
- * detection from the bytes of the field names and the first records. Text that does not decode cleanly stops the
+ * almost never states reliably: --encoding, else the .cpg file, else the language driver byte (offset 29) when it
+ * names a specific code page (GBK 0x4D/0x7A, Big5, …), else the content of the field names and the first 2,000
+ * records decides (encoding-detection.ts), the "ANSI" driver 0x57 and the Western ones included. Text that does not decode cleanly stops the
  * import rather than being stored as mojibake.
  */
 export interface DbfField {
@@ -71,21 +73,29 @@ export class Dbf {
       if (offset > recordLength) throw new ImportError(`${name} is corrupt: its fields need ${offset} bytes per record, records have ${recordLength}`);
 
       const ldid = head[29]!;
+      const declared = encodingOfLdid(ldid);
+      const warnings: string[] = [];
       let encoding: string;
       let encodingHow: string;
       if (opts.encoding) [encoding, encodingHow] = [normaliseEncoding(opts.encoding, '--encoding'), 'given'];
       else if (opts.cpg) [encoding, encodingHow] = [normaliseEncoding(opts.cpg.text, opts.cpg.name), opts.cpg.name];
-      else if (encodingOfLdid(ldid)) [encoding, encodingHow] = [encodingOfLdid(ldid)!, `DBF language driver 0x${ldid.toString(16).toUpperCase()}`];
+      else if (declared && !isWesternSingleByte(declared)) [encoding, encodingHow] = [declared, `DBF language driver ${hex(ldid)}`];
       else {
-        // Detect from the names and the text fields of the first records.
+        // No language driver, or the writer's "ANSI" code page (0x57) or another Western one: on a Chinese PC
+        // that is GBK, and GBK bytes are valid Windows-1252 too, so the content decides (encoding-detection.ts).
         const sample = Buffer.alloc(Math.min(size - headerLength, recordLength * 2000));
         await fh.read(sample, 0, sample.length, headerLength);
-        const text: Buffer[] = raw.map((f) => f.nameBytes);
+        const texts: Buffer[] = raw.map((f) => f.nameBytes);
         for (let r = 0; r + recordLength <= sample.length; r += recordLength)
-          for (const f of raw) if (f.type === 'C') text.push(sample.subarray(r + f.offset, r + f.offset + f.length));
-        [encoding, encodingHow] = [detectEncoding(Buffer.concat(text)).encoding, 'detected'];
+          for (const f of raw) if (f.type === 'C') texts.push(trimField(sample.subarray(r + f.offset, r + f.offset + f.length)));
+        const d = detectTextEncoding(texts, declared ?? undefined);
+        encoding = d.encoding;
+        const driver = declared ? `DBF language driver ${hex(ldid)}${ldid === 0x57 ? ' (the writer\'s "ANSI" code page)' : ''}` : '';
+        if (d.ascii) encodingHow = driver || 'detected';
+        else if (!declared) encodingHow = `detected, ${d.evidence}`;
+        else encodingHow = `${driver} ${encoding === declared ? 'confirmed' : 'overruled'} by the ${d.evidence}`;
+        if (d.close) warnings.push(`${name}: the text encoding is a close call, read as ${encoding.toUpperCase()} (${d.evidence}); samples: ${d.samples}; pass --encoding if the text looks wrong`);
       }
-      const warnings: string[] = [];
       const fields = raw.map((f) => ({
         name: decodeText(f.nameBytes, encoding, () => `${name}: a field name`).trim(),
         type: f.type,
@@ -126,10 +136,9 @@ export class Dbf {
   private value(bytes: Buffer, f: DbfField, record: number): unknown {
     switch (f.type) {
       case 'C': {
-        let end = bytes.length;
-        while (end > 0 && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0)) end--;
-        if (end === 0) return null;
-        return decodeText(bytes.subarray(0, end), this.info.encoding, () => `${this.name} record ${record}, field ${f.name}`);
+        const text = trimField(bytes);
+        if (text.length === 0) return null;
+        return decodeText(text, this.info.encoding, () => `${this.name} record ${record}, field ${f.name}`);
       }
       case 'N':
       case 'F': {
@@ -159,3 +168,12 @@ export class Dbf {
     await this.fh.close().catch(() => {});
   }
 }
+
+/** A character field without its padding (spaces or NULs). */
+function trimField(bytes: Buffer): Buffer {
+  let end = bytes.length;
+  while (end > 0 && (bytes[end - 1] === 0x20 || bytes[end - 1] === 0)) end--;
+  return bytes.subarray(0, end);
+}
+
+const hex = (byte: number) => `0x${byte.toString(16).toUpperCase().padStart(2, '0')}`;

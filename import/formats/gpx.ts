@@ -53,11 +53,19 @@ export function openGpx(input: InputFile, opts: { encoding?: string | undefined;
     if (wanted.includes('route_points'))
       pts.forEach((p, i) => features.push({ geometry: p ? { type: 'Point', coordinates: position(p) } : null, properties: { route: childText(r, 'name'), point: i + 1, ...pointProps(p) } }));
   }
+  const warnings: string[] = [];
   childElements(root, 'trk').forEach((t, ti) => {
     const segments = childElements(t, 'trkseg').map((s) => childElements(s, 'trkpt').map(gpxPoint));
     if (wanted.includes('tracks')) {
       const all = segments.flat();
-      const usable = segments.map((s) => s.filter((p): p is GpxPoint => p !== null)).filter((s) => s.length);
+      const located = segments.map((s) => s.filter((p): p is GpxPoint => p !== null));
+      // A segment of a single fix is no line: drop that segment, not the track (and say so).
+      const usable = located.filter((s) => s.length >= 2);
+      const single = located.map((s, i) => (s.length === 1 ? i + 1 : 0)).filter(Boolean);
+      if (single.length && usable.length)
+        warnings.push(
+          `track ${childText(t, 'name') ? `"${childText(t, 'name')}"` : ti + 1}: segment${single.length > 1 ? 's' : ''} ${single.join(', ')} held a single point and ${single.length > 1 ? 'were' : 'was'} dropped; the track keeps ${usable.reduce((n, s) => n + s.length, 0)} points in ${usable.length} segment${usable.length > 1 ? 's' : ''}`,
+        );
       features.push({
         geometry: usable.length ? { type: 'MultiLineString', coordinates: usable.map(line) } : null,
         properties: describe(t, { kind: 'track', points: all.length, start_time: all.find((p) => p?.time)?.time, end_time: [...all].reverse().find((p) => p?.time)?.time }),
@@ -78,7 +86,7 @@ export function openGpx(input: InputFile, opts: { encoding?: string | undefined;
     fields: null,
     ordinates: 'auto',
     sublayer: sub ?? null,
-    warnings: [],
+    warnings,
     totalBytes: size,
     srs: () => epsg(4326, 'file', 'GPX is WGS84'),
     bytesRead: () => (features.length ? Math.round((size * read) / features.length) : size),

@@ -10,7 +10,8 @@ import { readXml } from './xml.ts';
  * KML (and the .kml inside a KMZ) from Google Earth and Chinese map tools, through @tmcw/togeojson: placemarks
  * with their ExtendedData, names, descriptions and time spans; the folder a placemark sits in becomes the
  * `folder` attribute ("A/B" when nested), and --sublayer keeps only one folder. Styles are display, not data,
- * and are left out. KML is WGS84 by definition (OGC 07-147r2).
+ * and are left out. Texts are trimmed (CDATA indentation); a gx:Track is a LineString and a gx:MultiTrack a
+ * MultiLineString (cleanGeometry makes one of togeojson's collection of lines) with `times`, the time of each vertex. KML is WGS84 by definition (OGC 07-147r2).
  */
 const STYLE_KEYS = /^(style(Url|Hash|MapHash)|stroke|stroke-opacity|stroke-width|fill|fill-opacity|icon|icon-.*|label-.*|visibility)$/;
 
@@ -68,12 +69,16 @@ function cleanProperties(props: Record<string, unknown>, id: unknown): Record<st
   if (id !== undefined && id !== null) out.id = id;
   for (const [k, v] of Object.entries(props)) {
     if (STYLE_KEYS.test(k)) continue;
-    if (k === 'timespan' && v && typeof v === 'object') {
+    if (k === 'coordinateProperties' && v && typeof v === 'object') {
+      // gx:Track / gx:MultiTrack: the time of each vertex (per part for a MultiTrack), beside the line's geometry.
+      for (const [name, values] of Object.entries(v as Record<string, unknown>)) out[name] = values;
+    } else if (k === 'timespan' && v && typeof v === 'object') {
       const span = v as { begin?: string; end?: string };
       if (span.begin) out.begin = span.begin;
       if (span.end) out.end = span.end;
-    } else if (k === 'description' && v && typeof v === 'object' && 'value' in (v as object)) out[k] = String((v as { value: unknown }).value);
-    else out[k] = v;
+    } else if (k === 'description' && v && typeof v === 'object' && 'value' in (v as object)) out[k] = String((v as { value: unknown }).value).trim();
+    // Names and texts often sit in indented CDATA: the newlines and indentation around them are layout, not data.
+    else out[k] = typeof v === 'string' ? v.trim() : v;
   }
   return out;
 }

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import yauzl from 'yauzl';
 import { ImportError } from '../errors.ts';
+import { entryName, zipNameEncoding } from './zip-names.ts';
 
 /**
  * Unpack a .zip (or .kmz) into a fresh directory, refusing what a hostile or broken archive carries: names that
@@ -18,8 +19,12 @@ export interface UnzipLimits {
 
 export async function unzip(file: string, name: string, dir: string, limits: UnzipLimits): Promise<string[]> {
   const maxEntries = limits.maxEntries ?? 10_000;
+  // Names are decoded here, not by yauzl: without the UTF-8 flag they are GBK from a Chinese PC (zip-names.ts).
+  const names = await zipNameEncoding(file).catch((err: Error) => {
+    throw bad(name, err);
+  });
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true }, (err, z) =>
+    yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, validateEntrySizes: true, decodeStrings: false }, (err, z) =>
       err ? reject(bad(name, err)) : resolve(z!),
     ),
   );
@@ -32,10 +37,13 @@ export async function unzip(file: string, name: string, dir: string, limits: Unz
       zip.on('end', () => resolve());
       zip.on('entry', (entry: yauzl.Entry) => {
         void (async () => {
-          if (/\/$/.test(entry.fileName)) return zip.readEntry();
+          const fileName = entryName(entry, names);
+          const unsafe = yauzl.validateFileName(fileName);
+          if (unsafe) throw bad(name, new Error(unsafe));
+          if (/\/$/.test(fileName)) return zip.readEntry();
           if (entry.uncompressedSize + total > limits.maxBytes) throw tooBig(name, limits.maxBytes);
-          const target = path.join(dir, entry.fileName);
-          if (!target.startsWith(dir + path.sep)) throw new ImportError(`${name} holds an unsafe file name: ${entry.fileName}`);
+          const target = path.join(dir, fileName);
+          if (!target.startsWith(dir + path.sep)) throw new ImportError(`${name} holds an unsafe file name: ${fileName}`);
           await fs.promises.mkdir(path.dirname(target), { recursive: true });
           const stream = await new Promise<NodeJS.ReadableStream>((res, rej) =>
             zip.openReadStream(entry, (err, s) => (err ? rej(bad(name, err)) : res(s!))),
@@ -51,7 +59,7 @@ export async function unzip(file: string, name: string, dir: string, limits: Unz
           await pipeline(stream, limit, fs.createWriteStream(target, { flags: 'wx' })).catch((err: Error) => {
             throw err instanceof ImportError ? err : bad(name, err);
           });
-          written.push(entry.fileName);
+          written.push(fileName);
           zip.readEntry();
         })().catch(reject);
       });

@@ -87,7 +87,13 @@ export function cleanGeometry(g: Geometry | null | undefined, opts: CleanOptions
       case 'LineString':
         return g.coordinates?.length ? { type: 'LineString', coordinates: line(g.coordinates, 'line') } : null;
       case 'MultiLineString': {
-        const parts = (g.coordinates ?? []).filter((l) => l?.length).map((l) => line(l, 'line part'));
+        // A part of one position (a GPS track segment holding a single fix) is dropped, not the whole line.
+        const all = (g.coordinates ?? []).filter((l) => l?.length);
+        const parts = all.filter((l) => !Array.isArray(l) || l.length >= 2).map((l) => line(l, 'line part'));
+        if (parts.length !== all.length) {
+          if (parts.length === 0) throw new Unusable('line part has fewer than 2 positions');
+          state.fixed = true;
+        }
         return parts.length ? { type: 'MultiLineString', coordinates: parts } : null;
       }
       case 'Polygon': {
@@ -107,7 +113,7 @@ export function cleanGeometry(g: Geometry | null | undefined, opts: CleanOptions
       }
       case 'GeometryCollection': {
         const parts = (g.geometries ?? []).map(geometry).filter((p): p is Geometry => p !== null);
-        return parts.length ? { type: 'GeometryCollection', geometries: parts } : null;
+        return parts.length ? homogenise(parts) : null;
       }
       default:
         throw new Unusable(`unknown geometry type ${JSON.stringify((g as { type?: unknown }).type)}`);
@@ -143,4 +149,27 @@ function clampDegrees(x: number, y: number): [number, number] | string {
   if (Math.abs(x) - 180 > 1e-9) return `longitude ${x} is outside -180..180`;
   if (Math.abs(y) - 90 > 1e-9) return `latitude ${y} is outside -90..90`;
   return [Math.max(-180, Math.min(180, x)), Math.max(-90, Math.min(90, y))];
+}
+
+/**
+ * A collection whose members are all of one kind is that kind's Multi* (a KML MultiGeometry of polygons, a
+ * gx:MultiTrack's lines): a layer of MultiPolygons, not of GeometryCollections. A truly mixed one stays a collection.
+ */
+function homogenise(parts: Geometry[]): Geometry {
+  const kinds = new Set(parts.map((p) => p.type.replace(/^Multi/, '')));
+  if (kinds.size !== 1) return { type: 'GeometryCollection', geometries: parts };
+  const flat = <T>(p: Geometry, single: string): T[] => {
+    const c = (p as unknown as { coordinates: unknown }).coordinates;
+    return (p.type === single ? [c] : c) as T[];
+  };
+  switch ([...kinds][0]) {
+    case 'Point':
+      return { type: 'MultiPoint', coordinates: parts.flatMap((p) => flat<Position>(p, 'Point')) };
+    case 'LineString':
+      return { type: 'MultiLineString', coordinates: parts.flatMap((p) => flat<Position[]>(p, 'LineString')) };
+    case 'Polygon':
+      return { type: 'MultiPolygon', coordinates: parts.flatMap((p) => flat<Position[][]>(p, 'Polygon')) };
+    default:
+      return { type: 'GeometryCollection', geometries: parts };
+  }
 }

@@ -58,7 +58,7 @@ export async function publish(client: pg.PoolClient, staged: StageResult, opts: 
   }
   const families = new Set([...types].map((t) => familyOf(geometryTypeOf(t))));
   const groups: Array<{ id: string; families: Family[]; suffix?: string }> =
-    opts.geometry === 'split' && families.size > 1
+    (opts.geometry ?? (opts.mode === 'replace' ? 'split' : 'mixed')) === 'split' && families.size > 1
       ? [...families].map((f) => ({ id: `${opts.layer}_${SUFFIX[f]}`.slice(0, 63), families: [f], suffix: ` (${SUFFIX[f]})` }))
       : [{ id: opts.layer, families: [...families] }];
 

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { Column, columnName } from '../columns.ts';
+import { checkCoordinates } from '../crs/check.ts';
 import { converterFor, projectedHint, WGS84_ASSUMED, type SourceSrs } from '../crs/srs.ts';
 import { ident } from '../db.ts';
 import { ImportError } from '../errors.ts';
@@ -137,6 +138,8 @@ export async function stage(client: pg.PoolClient, source: FeatureSource, opts: 
   const clean: CleanOptions = { ordinates: source.ordinates, geographic: described.geographic, convert: converterFor(srs) };
   const sanityRows = srs.origin === 'assumed' && described.geographic ? (opts.sanityRows ?? 1000) : 0;
   const srid = srs.offset ? 4326 : srs.srid;
+  // A declared geographic CRS whose first rows hold values beyond degrees: the .prj (or --srs) is checked below.
+  let outOfRange: [number, number] | null = null;
 
   /** Clean one record and note its attribute types: a Row to write, or null (rejected). */
   const process = (rec: FeatureRecord, ordinal: number): Row | null => {
@@ -150,6 +153,7 @@ export async function stage(client: pg.PoolClient, source: FeatureSource, opts: 
         const [x, y] = firstPosition(rec.geometry);
         throw new ImportError(`${source.format} row ${rec.row}: ${projectedHint(x, y)}`, 'unknown_crs');
       }
+      if (!outOfRange && srs.origin !== 'assumed' && ordinal <= SAMPLE && / is outside -(180|90)\.\./.test(c.reason)) outOfRange = firstPosition(rec.geometry);
       reject(rec.row, c.reason);
       return null;
     }
@@ -196,6 +200,8 @@ export async function stage(client: pg.PoolClient, source: FeatureSource, opts: 
       const row = advance();
       if (row) sample.push(row);
     }
+    // The coordinates must fit the CRS the file or --srs declares before anything is loaded (crs/check.ts).
+    if (srs.origin !== 'assumed') await checkCoordinates(client, { srs, geographic: described.geographic, box: sampleBox(result.extents), outOfRange });
     const direct = opts.directTable !== null && srid === 4326 && sample.length > 0 && sample.every((r) => r.type === 'Point' && !r.hasZ);
     const widths = columns.length;
     const changes = () => columns.reduce((n, c) => n + c.changes, 0);
@@ -281,6 +287,12 @@ function extentNoter(extents: Map<Family, Extent>): (family: Family, b: Box) => 
     if (b[0] >= hw && b[1] >= hs && b[2] <= he && b[3] <= hn) e.inside++;
     else if (b[2] < hw || b[0] > he || b[3] < hs || b[1] > hn) e.outside++;
   };
+}
+
+function sampleBox(extents: Map<Family, Extent>): Box | null {
+  const boxes = [...extents.values()].map((e) => e.bbox);
+  if (!boxes.length) return null;
+  return [Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1])), Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))];
 }
 
 function firstPosition(g: FeatureRecord['geometry']): [number, number] {

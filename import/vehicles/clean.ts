@@ -5,9 +5,11 @@ import type { RawFix } from './read.ts';
  * fixes in time order:
  *  - invalid: no time, coordinates missing or out of range, the (0, 0) "no fix" position, a time in the future;
  *  - duplicate: the same instant as the previous kept fix (a vehicle is in one place at a time);
- *  - jump: a spike whose legs in and out both imply more than the maximum speed (default 180 km/h). Requiring
- *    both legs keeps a real relocation after a data gap, and lets a bad *first* fix be dropped instead of
- *    every good fix after it.
+ *  - jump: an isolated outlier, judged by its neighbours on both sides: a spike out and back whose legs in and
+ *    out both imply more than the maximum speed (default 180 km/h) and whose way through is more than twice the
+ *    way past it. Sustained fast motion (a train at 150-240 km/h) is consistent with its neighbours and kept; a
+ *    real relocation after a data gap (one fast leg) is kept; a bad first or last fix is dropped instead of
+ *    every good fix beside it.
  */
 export interface Fix {
   row: number;
@@ -76,21 +78,66 @@ export function cleanFixes(raw: RawFix[], opts: { maxSpeedKmh: number; now?: num
 
   const jumps: Cleaned['jumps'] = [];
   const kept: Fix[] = [];
+  const max = opts.maxSpeedKmh;
   for (let i = 0; i < unique.length; i++) {
     const f = unique[i]!;
     const prev = kept[kept.length - 1];
+    const before = kept[kept.length - 2];
     const next = unique[i + 1];
-    const inTooFast = prev ? legSpeed(prev, f) > opts.maxSpeedKmh : false;
-    const outTooFast = next ? legSpeed(f, next) > opts.maxSpeedKmh : true;
-    const firstOutlier = !prev && next && outTooFast && unique[i + 2] !== undefined && legSpeed(next, unique[i + 2]!) <= opts.maxSpeedKmh;
-    if ((inTooFast && outTooFast) || firstOutlier) {
+    const inTooFast = prev ? legSpeed(prev, f) > max : false;
+    const outTooFast = next ? legSpeed(f, next) > max : false;
+    // A spike goes out and comes back: both legs too fast, and the way through it is far longer than the way
+    // past it. A train at 200 km/h has both legs fast too, but each fix lies on the way: that is motion, kept.
+    const spike = prev && next && inTooFast && outTooFast && detour(prev, f, next) > 2;
+    // At the ends only one side is known: an end fix is an outlier when its leg is too fast and the fixes beyond
+    // it are not (a bad first fix; a last fix flung away from a vehicle moving slowly).
+    const firstOutlier = !prev && next && outTooFast && unique[i + 2] !== undefined && legSpeed(next, unique[i + 2]!) <= max;
+    const lastOutlier = !next && prev && inTooFast && before !== undefined && legSpeed(before, prev) <= max;
+    if (spike || firstOutlier || lastOutlier) {
       const speed = prev ? legSpeed(prev, f) : legSpeed(f, next!);
-      jumps.push({ row: f.row, reason: `jump: implies ${Math.round(speed)} km/h (more than ${opts.maxSpeedKmh})` });
+      jumps.push({ row: f.row, reason: `jump: implies ${Math.round(speed)} km/h (more than ${max})` });
       continue;
     }
     kept.push(f);
   }
   return { fixes: kept, invalid, duplicates, jumps };
+}
+
+/** How much longer the way through `f` is than the way from `a` to `b` past it (1 = on the way). */
+function detour(a: Fix, f: Fix, b: Fix): number {
+  return (haversine(a, f) + haversine(f, b)) / Math.max(haversine(a, b), 1);
+}
+
+/** Per track of the log (a GPX <trk>; the whole file otherwise): its fixes, what was kept, what was dropped and why. */
+export interface TrackReport {
+  track: string;
+  fixes: number;
+  kept: number;
+  invalid: number;
+  duplicates: number;
+  jumps: number;
+  /** The first 20 dropped fixes of the track: "row 18: jump: implies 720 km/h (more than 180)". */
+  dropped: string[];
+}
+
+export function trackReports(raw: RawFix[], cleaned: Cleaned, whole: string): TrackReport[] {
+  const reports = new Map<string, TrackReport>();
+  const trackOfRow = new Map<number, TrackReport>();
+  for (const f of raw) {
+    const name = f.track ?? whole;
+    let r = reports.get(name);
+    if (!r) reports.set(name, (r = { track: name, fixes: 0, kept: 0, invalid: 0, duplicates: 0, jumps: 0, dropped: [] }));
+    r.fixes++;
+    trackOfRow.set(f.row, r);
+  }
+  for (const f of cleaned.fixes) trackOfRow.get(f.row)!.kept++;
+  for (const kind of ['invalid', 'duplicates', 'jumps'] as const)
+    for (const d of cleaned[kind]) {
+      const r = trackOfRow.get(d.row)!;
+      r[kind]++;
+      if (r.dropped.length < 20) r.dropped.push(`row ${d.row}: ${d.reason}`);
+    }
+  return [...reports.values()];
 }
 
 function normaliseCourse(c: number | undefined): number | undefined {

@@ -5,7 +5,7 @@ import { ImportError } from '../errors.ts';
 import { openCsv } from '../formats/csv.ts';
 import { gpxPoint } from '../formats/gpx.ts';
 import type { InputFile } from '../formats/source.ts';
-import { childElements, readXml } from '../formats/xml.ts';
+import { childElements, childText, readXml } from '../formats/xml.ts';
 import { looksLikeJt808, readJt808Log } from './jt808.ts';
 import { parseFixTime } from './time.ts';
 
@@ -26,6 +26,8 @@ export interface RawFix {
   altitudeM?: number | undefined;
   /** Why this fix cannot be used, when the reader already knows. */
   problem?: string | undefined;
+  /** The track it belongs to, when the log has several (a GPX <trk> by name or number). */
+  track?: string | undefined;
 }
 
 export interface FixLog {
@@ -61,12 +63,14 @@ export async function readFixes(input: InputFile, opts: { encoding?: string | un
 function readGpxFixes(input: InputFile, opts: { encoding?: string | undefined; timezone: string }): FixLog {
   const { doc, encoding, how } = readXml(input.path, input.name, opts.encoding);
   const root = doc.documentElement;
-  let points = childElements(root, 'trk').flatMap((t) => childElements(t, 'trkseg').flatMap((s) => childElements(s, 'trkpt')));
-  if (points.length === 0) points = childElements(root, 'rte').flatMap((r) => childElements(r, 'rtept'));
-  const fixes = points.map((el, i): RawFix => {
+  const named = (el: Element, kind: string, i: number) => childText(el, 'name') || `${kind} ${i + 1}`;
+  let points = childElements(root, 'trk').flatMap((t, ti) => childElements(t, 'trkseg').flatMap((s) => childElements(s, 'trkpt').map((el) => ({ el, track: named(t, 'track', ti) }))));
+  if (points.length === 0) points = childElements(root, 'rte').flatMap((r, ri) => childElements(r, 'rtept').map((el) => ({ el, track: named(r, 'route', ri) })));
+  const fixes = points.map(({ el, track }, i): RawFix => {
     const p = gpxPoint(el);
-    if (!p) return { row: i + 1, lon: NaN, lat: NaN, time: null, problem: 'no usable lat/lon' };
+    if (!p) return { row: i + 1, lon: NaN, lat: NaN, time: null, problem: 'no usable lat/lon', track };
     return {
+      track,
       row: i + 1,
       lon: p.lon,
       lat: p.lat,

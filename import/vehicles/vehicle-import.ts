@@ -6,7 +6,7 @@ import { converterFor, parseSrsOption } from '../crs/srs.ts';
 import { ImportError } from '../errors.ts';
 import type { RunOptions } from '../layer-import.ts';
 import { resolveOptions, type ImportOptions, type Rejected } from '../options.ts';
-import { cleanFixes, type Fix } from './clean.ts';
+import { cleanFixes, trackReports, type Fix, type TrackReport } from './clean.ts';
 import { readFixes } from './read.ts';
 import { detectStops, detectTrips } from './staypoints.ts';
 import { copyFixes, INSERT_POSITIONS_SQL, replaceDerived, WINDOW_FIXES_SQL, WINDOW_SQL } from './store.ts';
@@ -28,6 +28,8 @@ export interface VehicleSummary {
   invalid: number;
   duplicates: number;
   jumps: number;
+  /** Per track (GPX <trk>; else the file): fixes read and kept, and what was dropped and why. */
+  tracks: TrackReport[];
   first_fix: string | null;
   last_fix: string | null;
   /** Stops and trips derived again by this import (from just before its fixes to the end of the log). */
@@ -107,6 +109,7 @@ export async function importVehicleFile(options: ImportOptions & RunOptions): Pr
       invalid: cleaned.invalid.length,
       duplicates: cleaned.duplicates.length,
       jumps: cleaned.jumps.length,
+      tracks: trackReports(log.fixes, cleaned, input.name),
       first_fix: new Date(first).toISOString(),
       last_fix: new Date(last).toISOString(),
       stops: stops.length,

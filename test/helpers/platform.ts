@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import supertest from 'supertest';
 import { loadConfig } from '../../tile-server/src/config.ts';
-import { createLogger } from '../../tile-server/src/log.ts';
+import { createLogger, type Logger } from '../../tile-server/src/log.ts';
 import { startPlatform, type Platform } from '../../tile-server/src/platform.ts';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -77,7 +77,7 @@ export interface TestPlatform {
  */
 export async function startTestPlatform(
   env: Record<string, string> = {},
-  opts: { layersDir?: string; fixtures?: boolean; beforeStart?: (url: string) => Promise<void> } = {},
+  opts: { layersDir?: string; fixtures?: boolean; log?: Logger; beforeStart?: (url: string) => Promise<void> } = {},
 ): Promise<TestPlatform> {
   const db = await createDatabase();
   if (opts.fixtures !== false) await loadFixtures(db.url);
@@ -89,7 +89,7 @@ export async function startTestPlatform(
     LAYERS_DIR: opts.layersDir ?? path.join(fixturesDir, 'layers'),
     ...env,
   });
-  const platform = await startPlatform(config, db.url, createLogger(config.LOG_LEVEL));
+  const platform = await startPlatform(config, db.url, opts.log ?? createLogger(config.LOG_LEVEL));
   const sql = new pg.Pool({ connectionString: db.url, max: 3 });
   return {
     platform,

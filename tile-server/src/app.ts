@@ -101,7 +101,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
-  if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB, run);
+  if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB, deps.pool, run);
   sessionRoutes(router, deps.identity);
   adminRoutes(router, deps.identity);
   auditRoutes(router, run);

@@ -24,6 +24,12 @@ export class Metrics {
     labelNames: ['layer'] as const,
     registers: [this.registry],
   });
+  readonly importJobsFailed = new client.Counter({
+    name: 'citybase_import_jobs_failed_total',
+    help: 'Import jobs that failed, by kind of problem (bad_input, bad_option, unknown_crs, conflict, forbidden, cancelled, internal)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly evictions = new client.Counter({
     name: 'citybase_tile_cache_evictions_total',
     help: 'Cached tiles evicted because their data changed',

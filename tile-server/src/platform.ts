@@ -131,6 +131,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     timezone: config.IMPORT_TIMEZONE,
     maxSpeedKmh: config.IMPORT_MAX_SPEED_KMH,
     afterImport: () => registry.refresh(),
+    onFailed: (kind) => metrics.importJobsFailed.inc({ kind }),
   });
   await imports.recover();
   const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, identity, metrics, imports, listening: () => listener.listening });

@@ -9,7 +9,10 @@ import type Router from '@koa/router';
 import busboy from 'busboy';
 import type { Context } from 'koa';
 import type { ImportJobs } from '../../../import/jobs.ts';
+import { ImportError } from '../../../import/errors.ts';
 import { importOptionsSchema } from '../../../import/options.ts';
+import { checkImportOptions } from '../../../import/validate.ts';
+import type { Queryable } from '../../../import/db.ts';
 import type { AppState } from '../app.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
 
@@ -21,7 +24,7 @@ import { HttpError, badRequest, notFound } from '../errors.ts';
  */
 const FIELDS = ['layer', 'title', 'theme', 'mode', 'srs', 'encoding', 'sublayer', 'lon', 'lat', 'geometry', 'vehicle', 'timezone', 'maxRejected'] as const;
 
-export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: number, run: QueryRunner): void {
+export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: number, sql: Queryable, run: QueryRunner): void {
   router.post('/api/imports', async (ctx) => {
     ctx.state.route = 'imports';
     const principal = ctx.state.principal;
@@ -39,6 +42,10 @@ export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: 
     const upload = await receive(ctx, limit, maxMB);
     try {
       const options = parseOptions(upload.fields);
+      // Every option is checked before the upload is accepted: a bad srs is a 400 now, not a failed job later.
+      await checkImportOptions({ ...options, file: upload.path }, sql).catch((err: unknown) => {
+        throw err instanceof ImportError ? badRequest('invalid_request', err.message) : err;
+      });
       const id = await jobs.submit({
         department: principal.department,
         keyId: principal.keyId,
