@@ -93,7 +93,9 @@ async function receive(ctx: Context, limit: number, maxMB: number): Promise<Uplo
         return reject(badRequest('invalid_request', `not a valid multipart request: ${(err as Error).message}`));
       }
       bb.on('field', (name, value) => {
-        fields[name] = value;
+        // PostgreSQL text cannot hold NUL: refused here with the field's name rather than failing the job insert.
+        if (/\u0000/.test(name) || /\u0000/.test(value)) problem ??= badRequest('invalid_request', `the field "${name.replace(/\u0000/g, '')}" contains a NUL character`);
+        else fields[name] = value;
       });
       bb.on('file', (_name, stream, info) => {
         if (file || problem) return stream.resume();
