@@ -1,11 +1,14 @@
 // Inputs that used to end in a 500 (issue 16 §5): each is a client error (4xx naming the problem) or a 503, and
 // never an "internal error". Every case is sent as a client would send it, against a real PostGIS.
 import fs from 'node:fs';
+import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import test from 'ava';
 import { importFile, ImportError } from '../import/index.ts';
+import { readShape, ShapeError } from '../import/formats/shp-geometry.ts';
+import { createHttpServer } from '../tile-server/src/http-server.ts';
 import { binary, fixturesDir, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { tempDir } from './fixtures/import/helpers.ts';
 
@@ -174,4 +177,53 @@ test('NUL characters in values are removed and counted in the summary', async (t
   const summary = await importFile({ pool: p.sql, file, layer: 'nul_value', owner: 'dsj' });
   t.is(summary.imported, 2);
   t.regex(JSON.stringify(summary), /NUL/);
+});
+
+test('a MultiPoint shape record with a negative point count is a damaged record, not an internal error', (t) => {
+  const rec = Buffer.alloc(40);
+  rec.writeInt32LE(8, 0); // MultiPoint
+  rec.writeInt32LE(-1, 36);
+  const err = t.throws(() => readShape(rec, 8));
+  t.true(err instanceof ShapeError);
+  t.regex(err!.message, /-1 points/);
+});
+
+test('Expect: 100-continue with an oversized Content-Length is answered 413 before 100, the body never sent', async (t) => {
+  const server = createHttpServer(p.platform.app, { IMPORT_MAX_MB: 1 });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  try {
+    const answer = (length: number) =>
+      new Promise<{ status: number; continued: boolean; body: string }>((resolve, reject) => {
+        let continued = false;
+        const req = http.request({
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/imports',
+          headers: { Authorization: `Bearer ${importKey}`, 'Content-Type': 'multipart/form-data; boundary=x', 'Content-Length': length, Expect: '100-continue' },
+        });
+        req.on('continue', () => {
+          continued = true;
+          req.end('--x--\r\n'.padEnd(length, ' ').slice(0, length));
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (c: Buffer) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode!, continued, body }));
+        });
+        req.on('error', reject);
+        req.flushHeaders();
+      });
+    const big = await answer(50 * 2 ** 20);
+    t.is(big.status, 413);
+    t.false(big.continued);
+    t.is(JSON.parse(big.body).error, 'payload_too_large');
+    const small = await answer(64);
+    t.true(small.continued, 'a body within the limit is asked for');
+    t.is(small.status, 400);
+  } finally {
+    server.close();
+  }
 });

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const server = createHttpServer(platform.app).listen(config.PORT, config.HOST, () => {
+  const server = createHttpServer(platform.app, config).listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/` }, 'CityBase is up');
   });
 

@@ -30,7 +30,7 @@ export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: 
     if (!ctx.is('multipart/form-data')) throw badRequest('invalid_request', 'send the file as multipart/form-data (a "file" part, options as fields)');
     const limit = Math.floor(maxMB * 2 ** 20);
     const declared = Number(ctx.get('Content-Length') || 0);
-    if (declared > limit * 2 + 2 ** 20) {
+    if (declared > maxUploadBytes(maxMB)) {
       ctx.set('Connection', 'close');
       throw tooLarge(maxMB);
     }
@@ -64,6 +64,11 @@ export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: 
     ctx.set('Cache-Control', 'no-store');
     ctx.body = job;
   });
+}
+
+/** The largest request an upload may declare: the file plus room for the multipart envelope and fields. */
+export function maxUploadBytes(maxMB: number): number {
+  return Math.floor(maxMB * 2 ** 20) * 2 + 2 ** 20;
 }
 
 function tooLarge(maxMB: number): HttpError {
