@@ -16,6 +16,8 @@ import { analysesRoutes } from './routes/analyses.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { importRoutes } from './routes/imports.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
+import { forwardedHeaders } from './protection/forwarded.ts';
+import { operatorToken } from './protection/operator.ts';
 import { featureRoutes } from './routes/features.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { ogcTileRoutes } from './routes/ogc-tiles.ts';
@@ -30,6 +32,8 @@ import type { TileService } from './tiles/tile-service.ts';
 export interface AppState {
   principal: Principal;
   route: string;
+  /** The request carries the METRICS_TOKEN bearer (protection/operator.ts). */
+  operator?: boolean;
 }
 
 export interface AppDeps {
@@ -54,6 +58,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // Errors are logged once, by the boundary; koa's default handler would print them again.
   app.silent = true;
 
+  app.use(forwardedHeaders(config.trustedProxies));
   app.use(async (ctx, next) => {
     const stop = metrics.latency.startTimer();
     ctx.state.route = 'other';
@@ -79,6 +84,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       maxAge: 3600,
     }),
   );
+  app.use(operatorToken(config.METRICS_TOKEN));
   app.use(async (ctx, next) => {
     ctx.state.principal = await deps.keys.principal(keyFromRequest(ctx.get('Authorization') || undefined, ctx.query.key));
     await next();

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -81,11 +82,32 @@ const schema = z.object({
   IMPORT_MAX_SPEED_KMH: decimal(1).default(180),
   /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
   DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
+  /**
+   * Bearer token that opens GET /metrics and the details of GET /health to a monitoring system without an API
+   * key (a principal with the system:read right gets them too); unset = only such principals.
+   */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * Reverse proxies whose X-Forwarded-For/-Host/-Proto/-Prefix headers are believed: comma-separated IP
+   * addresses, or `loopback`; unset = none (the headers of any client are ignored).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .refine((v) => proxyList(v).every((a) => isIP(a) !== 0), 'comma-separated IP addresses or loopback'),
 });
+
+const LOOPBACK = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
+function proxyList(v: string): string[] {
+  if (v === '' || v === 'false') return [];
+  return v.split(',').map((s) => s.trim()).filter(Boolean).flatMap((a) => (a === 'loopback' ? LOOPBACK : [a]));
+}
 
 export type Config = Readonly<Omit<z.infer<typeof schema>, 'IMPORT_TIMEZONE'>> & {
   readonly IMPORT_TIMEZONE: string;
   readonly corsOrigins: readonly string[] | '*';
+  /** TRUST_PROXY as addresses (IPv4 also in its IPv6-mapped form, as Node reports it on a dual-stack socket). */
+  readonly trustedProxies: readonly string[];
 };
 
 export class ConfigError extends Error {}
@@ -106,5 +128,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   const corsOrigins =
     c.CORS_ORIGINS.trim() === '*' ? ('*' as const) : c.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
-  return Object.freeze({ ...c, IMPORT_TIMEZONE: c.IMPORT_TIMEZONE ?? c.TIMEZONE, corsOrigins });
+  const trustedProxies = proxyList(c.TRUST_PROXY).flatMap((a) => (isIP(a) === 4 ? [a, `::ffff:${a}`] : [a]));
+  return Object.freeze({ ...c, IMPORT_TIMEZONE: c.IMPORT_TIMEZONE ?? c.TIMEZONE, corsOrigins, trustedProxies });
 }
