@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { ErrorLogLimiter, errorKind } from './log-limiter.ts';
 
 /**
  * The one error type that crosses the HTTP boundary: status + machine code + message.
@@ -47,7 +48,7 @@ export function clientErrorOf(err: unknown): HttpError | null {
 }
 
 /** Koa middleware: the single error boundary. Every error becomes `{ error, message }` JSON. */
-export function errorBoundary(log: Logger) {
+export function errorBoundary(log: Logger, limiter = new ErrorLogLimiter(log)) {
   return async function errorBoundaryMiddleware(ctx: Context, next: Next) {
     try {
       await next();
@@ -61,7 +62,7 @@ export function errorBoundary(log: Logger) {
       const unavailable = !(err instanceof HttpError) && isDatabaseUnavailable(err);
       const status = err instanceof HttpError ? err.status : unavailable ? 503 : 500;
       const code = err instanceof HttpError ? err.code : unavailable ? 'database_unavailable' : 'internal_error';
-      log.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
+      limiter.error(errorKind(err, status), { err, method: ctx.method, url: ctx.url }, 'request failed');
       ctx.status = status;
       ctx.body = {
         error: code,
