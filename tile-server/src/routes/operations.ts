@@ -4,6 +4,7 @@ import type { LayerRegistry } from '../registry/registry.ts';
 import type { TileCache } from '../tiles/cache.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppState } from '../app.ts';
+import { embeddedClusterStatus } from '../db/embedded.ts';
 import { HttpError } from '../errors.ts';
 import { mayReadSystem } from '../protection/operator.ts';
 
@@ -39,6 +40,8 @@ export function operationRoutes(router: Router<AppState>, deps: HealthDeps, metr
     ctx.body = {
       status: up ? 'ok' : 'unavailable',
       database,
+      // The embedded cluster's supervisor (restarting a dead postmaster, waiting for its owner…); absent with DATABASE_URL.
+      ...(embeddedClusterStatus() ? { embeddedCluster: embeddedClusterStatus() } : {}),
       changeListener: deps.listening() ? 'listening' : 'reconnecting',
       layers: deps.registry.list().length,
       unavailableLayers: Object.fromEntries(deps.registry.unavailable),
