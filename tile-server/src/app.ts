@@ -17,7 +17,9 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { importRoutes } from './routes/imports.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
 import { forwardedHeaders } from './protection/forwarded.ts';
+import { bulkhead } from './protection/bulkhead.ts';
 import { operatorToken } from './protection/operator.ts';
+import { rateLimits } from './protection/rate-limit.ts';
 import { featureRoutes } from './routes/features.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { ogcTileRoutes } from './routes/ogc-tiles.ts';
@@ -84,21 +86,25 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       maxAge: 3600,
     }),
   );
+  const limits = rateLimits(config);
+  app.use(limits.byAddress);
   app.use(operatorToken(config.METRICS_TOKEN));
   app.use(async (ctx, next) => {
     ctx.state.principal = await deps.keys.principal(keyFromRequest(ctx.get('Authorization') || undefined, ctx.query.key));
     await next();
   });
+  app.use(limits.byKey);
 
   const router = new Router<AppState>();
   const features = new FeatureLayers(deps.registry);
-  const run = createQueryRunner(deps.pool);
+  // Analyses share a bulkhead of the pool; tiles and /health take connections from the pool directly.
+  const run = bulkhead(createQueryRunner(deps.pool), config.ANALYSIS_MAX_CONNECTIONS ?? Math.max(1, Math.floor(config.DB_POOL_MAX / 2)));
   const tileDeps = { tiles: deps.tiles, cache: deps.cache, cacheControl: config.TILE_CACHE_CONTROL, layers: features };
   tileRoutes(router, tileDeps);
   tilejsonRoutes(router, deps.tiles, deps.bounds, config.PUBLIC_URL, features);
   ogcRoutes(router, { layers: features, run, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   ogcTileRoutes(router, { ...tileDeps, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
-  featureRoutes(router, features, run);
+  featureRoutes(router, features, run, { maxVertices: config.QUERY_MAX_VERTICES, maxAreaKm2: config.QUERY_MAX_AREA_KM2 });
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });

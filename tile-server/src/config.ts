@@ -95,11 +95,27 @@ const schema = z.object({
     .string()
     .default('')
     .refine((v) => proxyList(v).every((a) => isIP(a) !== 0), 'comma-separated IP addresses or loopback'),
+  /** Requests per second per client address for ordinary requests (tiles, catalog…); 0 = not limited. */
+  RATE_LIMIT_RPS: decimal(0).default(0),
+  /** Expensive requests (POST /query, identify, filtered items) per second per address and per key; 0 = off. */
+  RATE_LIMIT_EXPENSIVE_RPS: decimal(0).default(5),
+  /** Failed authentications (401) per minute per address before its requests are refused with 429; 0 = off. */
+  RATE_LIMIT_AUTH_FAILURES_PER_MIN: decimal(0).default(30),
+  /** Addresses never rate limited: comma-separated IPs, `loopback`, or `none`. */
+  RATE_LIMIT_EXEMPT: z
+    .string()
+    .default('loopback')
+    .refine((v) => proxyList(v).every((a) => isIP(a) !== 0), 'comma-separated IP addresses or loopback'),
+  /** Connections analyses (POST /query, identify, items, analyses) may hold at once; the rest stay for tiles and health. Unset = half of DB_POOL_MAX. */
+  ANALYSIS_MAX_CONNECTIONS: int(1, 1000).optional(),
+  /** Cost bound of POST /query, checked before any SQL: vertices of the geometry, and its area (bounding box, buffer included). */
+  QUERY_MAX_VERTICES: int(4, 10_000_000).default(20_000),
+  QUERY_MAX_AREA_KM2: decimal(0.001).default(20_000),
 });
 
 const LOOPBACK = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
 function proxyList(v: string): string[] {
-  if (v === '' || v === 'false') return [];
+  if (v === '' || v === 'false' || v === 'none') return [];
   return v.split(',').map((s) => s.trim()).filter(Boolean).flatMap((a) => (a === 'loopback' ? LOOPBACK : [a]));
 }
 
@@ -108,6 +124,7 @@ export type Config = Readonly<Omit<z.infer<typeof schema>, 'IMPORT_TIMEZONE'>> &
   readonly corsOrigins: readonly string[] | '*';
   /** TRUST_PROXY as addresses (IPv4 also in its IPv6-mapped form, as Node reports it on a dual-stack socket). */
   readonly trustedProxies: readonly string[];
+  readonly rateLimitExempt: readonly string[];
 };
 
 export class ConfigError extends Error {}
@@ -128,6 +145,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   const corsOrigins =
     c.CORS_ORIGINS.trim() === '*' ? ('*' as const) : c.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
-  const trustedProxies = proxyList(c.TRUST_PROXY).flatMap((a) => (isIP(a) === 4 ? [a, `::ffff:${a}`] : [a]));
-  return Object.freeze({ ...c, IMPORT_TIMEZONE: c.IMPORT_TIMEZONE ?? c.TIMEZONE, corsOrigins, trustedProxies });
+  const addresses = (v: string) => proxyList(v).flatMap((a) => (isIP(a) === 4 ? [a, `::ffff:${a}`] : [a]));
+  const trustedProxies = addresses(c.TRUST_PROXY);
+  const rateLimitExempt = addresses(c.RATE_LIMIT_EXEMPT);
+  return Object.freeze({ ...c, IMPORT_TIMEZONE: c.IMPORT_TIMEZONE ?? c.TIMEZONE, corsOrigins, trustedProxies, rateLimitExempt });
 }
