@@ -16,7 +16,7 @@ const sql: Record<string, string> = {};
 for (const source of platform.registry.list()) if (source instanceof PostgisTableSource) sql[source.meta.id] = source.sql;
 const unavailable = Object.fromEntries(platform.registry.unavailable);
 
-const server = createHttpServer(platform.app).listen(config.PORT, config.HOST, () => {
+const server = createHttpServer(platform.app, config).listen(config.PORT, config.HOST, () => {
   const addr = server.address();
   const port = addr && typeof addr === 'object' ? addr.port : 0;
   process.stdout.write(`BENCH_SERVER ${JSON.stringify({ port, sql, unavailable })}\n`);

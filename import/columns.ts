@@ -8,8 +8,11 @@ export type ColumnType = 'boolean' | 'integer' | 'bigint' | 'double precision' |
 
 type Kind = ColumnType | 'unknown';
 
-/** Our own columns: every imported table has an integer id and a geometry. */
-export const RESERVED = new Set(['fid', 'geom']);
+/**
+ * Our own columns (every imported table has an integer id and a geometry) and PostgreSQL's system columns, which
+ * no table may define (a GeoJSON property called "ctid" would otherwise fail the CREATE TABLE).
+ */
+export const RESERVED = new Set(['fid', 'geom', 'tableoid', 'xmin', 'cmin', 'xmax', 'cmax', 'ctid', 'oid']);
 
 const INT = /^-?(0|[1-9]\d*)$/;
 const FLOAT = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$|^-?\.\d+([eE][-+]?\d+)?$/;
@@ -57,6 +60,9 @@ export class Column {
   /** How often the type changed: a table created from a sample of the rows is only right while this stands still. */
   changes = 0;
 
+  /** Values holding NUL characters, which PostgreSQL cannot store: they are removed, and counted for the summary. */
+  nulValues = 0;
+
   private widen(k: Kind): void {
     const next = widen(this.kind, k);
     if (next !== this.kind) {
@@ -68,6 +74,7 @@ export class Column {
   /** Note a value's type; returns its text for the staging table, or null for SQL NULL. */
   observe(v: unknown): string | null {
     if (v === null || v === undefined) return null;
+    if (typeof v === 'string' ? v.includes('\u0000') : typeof v === 'object' && !(v instanceof Date) && JSON.stringify(v).includes('\\u0000')) this.nulValues++;
     switch (typeof v) {
       case 'number':
         if (!Number.isFinite(v)) {

@@ -112,7 +112,8 @@ async function importInTransaction(client: pg.PoolClient, run: Run): Promise<Imp
     encoding: source.encoding,
     source_srs: describeSrs(staged.srs),
     geometry_type: published.parts.map((p) => p.geometryType).join(', '),
-    columns: staged.columns.map((c) => ({ name: c.name, type: c.type, source: c.source })),
+    // A source name may hold NUL (a hostile GeoJSON key), which jsonb cannot store.
+    columns: staged.columns.map((c) => ({ name: c.name, type: c.type, source: c.source.replace(/\u0000/g, '') })),
     warnings: [
       ...warnings(source.warnings, staged, published.parts, imported),
       ...(published.parts.length > 1 && !opts.geometry
@@ -196,12 +197,17 @@ export function describeSrs(s: SourceSrs): string {
 
 function warnings(
   fromSource: string[],
-  staged: { droppedM: boolean; fixed: number; srs: SourceSrs },
+  staged: { droppedM: boolean; fixed: number; srs: SourceSrs; columns: Array<{ name: string; nulValues: number }> },
   parts: Array<{ layer: string; imported: number; inside: number; outside: number }>,
   imported: number,
 ): string[] {
   const out = [...fromSource];
   if (staged.droppedM) out.push('M (measure) values were dropped: the platform stores x, y and z');
+  const nul = staged.columns.filter((c) => c.nulValues > 0);
+  if (nul.length)
+    out.push(
+      `${nul.reduce((n, c) => n + c.nulValues, 0)} values held NUL characters, which PostgreSQL cannot store: they were removed (${nul.map((c) => `${c.name}: ${c.nulValues}`).join(', ')})`,
+    );
   if (staged.fixed) out.push(`${staged.fixed} geometries had unclosed rings or degenerate parts, fixed while reading`);
   const outside = parts.reduce((n, p) => n + p.outside, 0);
   const inside = parts.reduce((n, p) => n + p.inside, 0);

@@ -1,7 +1,7 @@
 // Auto-publishing of schema `contrib`: a table created there by a department's GIS staff becomes a layer, without
 // a definition file and without a restart; its changes, its shape and its removal are followed.
 import test from 'ava';
-import { binary, eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, eventually, OPS, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { decodeTile, tileOf, type DecodedFeature } from './helpers/mvt.ts';
 
 let p: TestPlatform; // defaults: CONTRIB_ACCESS=internal, event triggers on
@@ -340,7 +340,7 @@ test('a contrib table whose name is not a plain identifier ("My Table") is left 
   t.true(ids.includes('fx_points'));
   const { z, x, y } = tileOf(119.05, 33.6, 14);
   t.is(await status(pub, `/tiles/fx_points/${z}/${x}/${y}.mvt`), 200);
-  const health = await pub.http.get('/health');
+  const health = await pub.http.get('/health').set(OPS);
   t.is(health.status, 200);
   t.deepEqual(health.body.unavailableLayers, {});
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { binary, eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, eventually, OPS, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
 
 /**
@@ -31,7 +31,7 @@ async function fetchTile(layer: string, z: number, x: number, y: number): Promis
 
 /** Tile queries the platform has run for a layer: a cache hit does not run one. */
 async function queries(layer: string): Promise<number> {
-  const res = await p.http.get('/metrics');
+  const res = await p.http.get('/metrics').set(OPS);
   const m = new RegExp(`citybase_tile_queries_total\\{layer="${layer}"\\} (\\d+)`).exec(res.text);
   return m ? Number(m[1]) : 0;
 }

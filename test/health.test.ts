@@ -10,7 +10,7 @@ import { loadConfig } from '../tile-server/src/config.ts';
 import { startEmbeddedCluster, type EmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { createLogger } from '../tile-server/src/log.ts';
 import { startPlatform, type Platform } from '../tile-server/src/platform.ts';
-import { binary, eventually, fixturesDir, loadFixtures } from './helpers/platform.ts';
+import { binary, eventually, fixturesDir, loadFixtures, OPS, OPS_TOKEN } from './helpers/platform.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
 
 // 0755: when the tests run as root, the server runs as the postgres OS user and must traverse it.
@@ -30,7 +30,7 @@ const tileUrl = `/tiles/fx_points/${here.z}/${here.x}/${here.y}.mvt`;
 test.before(async () => {
   cluster = await startEmbeddedCluster({ dataDir: path.join(tmp, 'pg'), settings: { fsync: 'off' } });
   await loadFixtures(cluster.url);
-  const config = loadConfig({ LOG_LEVEL: 'silent', LAYERS_DIR: path.join(fixturesDir, 'layers'), CONTRIB_POLL_MS: '500', DB_POOL_MAX: '4' });
+  const config = loadConfig({ LOG_LEVEL: 'silent', LAYERS_DIR: path.join(fixturesDir, 'layers'), CONTRIB_POLL_MS: '500', DB_POOL_MAX: '4', METRICS_TOKEN: OPS_TOKEN });
   platform = await startPlatform(config, cluster.url, createLogger('silent'));
   http = supertest(platform.app.callback());
   // Short-lived connections: an idle one would only die with the server.
@@ -70,7 +70,7 @@ async function pointInTile(): Promise<number> {
 }
 
 test.serial('/health is 200 with the database up, its PostGIS version and the change listener listening', async (t) => {
-  const res = await http.get('/health');
+  const res = await http.get('/health').set(OPS);
   t.is(res.status, 200);
   t.regex(res.headers['content-type'] ?? '', /^application\/json/);
   t.is(res.headers['cache-control'], 'no-store');
@@ -88,7 +88,7 @@ test.serial('/health is 200 with the database up, its PostGIS version and the ch
 test.serial('when the database stops, /health answers 503 JSON "unavailable" within 5 s', async (t) => {
   portBefore = cluster.port;
   await cluster.stop();
-  const { value: res, ms } = await timed(() => http.get('/health'));
+  const { value: res, ms } = await timed(() => http.get('/health').set(OPS));
   t.true(ms < 5_000, `${ms} ms`);
   t.is(res.status, 503);
   t.regex(res.headers['content-type'] ?? '', /^application\/json/);
@@ -100,7 +100,7 @@ test.serial('when the database stops, /health answers 503 JSON "unavailable" wit
 
 test.serial('while the database is down, the change listener reports reconnecting and the tile cache is off', async (t) => {
   const body = await eventually(async () => {
-    const res = await http.get('/health');
+    const res = await http.get('/health').set(OPS);
     return res.body.changeListener === 'reconnecting' && res.body;
   }, 5_000);
   t.false(body.tileCache.active);
@@ -118,7 +118,7 @@ test.serial('while the database is down, tile requests answer 5xx JSON promptly 
     t.false(JSON.stringify(res.body).includes('ECONNREFUSED'), 'details stay in the log');
   }
   // Requests that need no database still work.
-  t.is((await http.get('/metrics')).status, 200);
+  t.is((await http.get('/metrics').set(OPS)).status, 200);
   t.is((await http.get('/tiles/fx_points/99/0/0.mvt')).status, 400);
 });
 
@@ -129,12 +129,12 @@ test.serial('the cluster restarts on the same port, so the platform’s database
 
 test.serial('after the database comes back, /health is 200 again within 10 s and the change listener reconnects', async (t) => {
   const up = await eventually(async () => {
-    const res = await http.get('/health');
+    const res = await http.get('/health').set(OPS);
     return res.status === 200 && res.body;
   }, 10_000);
   t.is(up.database.status, 'up');
   const body = await eventually(async () => {
-    const res = await http.get('/health');
+    const res = await http.get('/health').set(OPS);
     return res.body.changeListener === 'listening' && res.body;
   }, 10_000);
   t.is(body.status, 'ok');

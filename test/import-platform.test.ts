@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
-import { binary, eventually, root, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, eventually, OPS, root, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { DATA, layerChecksum, makeZip, tempDir } from './fixtures/import/helpers.ts';
 
 /**
@@ -214,7 +214,7 @@ test.serial('a stored definition edited or removed in the database: the registry
   await eventually(async () => (await listed('cli_history'))?.title.en === 'Location history');
   await p.sql.query(`UPDATE citybase.layer_definitions SET definition = definition - 'theme', updated_at = now() WHERE id = 'cli_history'; NOTIFY citybase_catalog, 'edit'`);
   const health = await eventually(async () => {
-    const h = await p.http.get('/health');
+    const h = await p.http.get('/health').set(OPS);
     return h.body.unavailableLayers.cli_history ? h.body : undefined;
   });
   t.regex(health.unavailableLayers.cli_history, /theme/);

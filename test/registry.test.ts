@@ -6,7 +6,7 @@ import path from 'node:path';
 import { loadSamplesOnce } from '../data-samples/load.ts';
 import { createLogger } from '../tile-server/src/log.ts';
 import { loadDefinitions, RegistryError } from '../tile-server/src/registry/load.ts';
-import { binary, fixturesDir, root, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, fixturesDir, OPS, root, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { tileOf } from './helpers/mvt.ts';
 
 const layersDir = path.join(root, 'layers');
@@ -75,7 +75,7 @@ test('on a fresh database with migrations and data samples, every layers/ defini
   t.deepEqual(Object.fromEntries(real.platform.registry.unavailable), {});
   const served = new Set(real.platform.registry.list().map((s) => s.meta.id));
   for (const d of defs) t.true(served.has(d.id), `${d.id} is served`);
-  const health = await real.http.get('/health');
+  const health = await real.http.get('/health').set(OPS);
   t.is(health.status, 200);
   t.deepEqual(health.body.unavailableLayers, {});
 });
@@ -175,7 +175,7 @@ test('a directory with no definitions loads as an empty registry', async (t) => 
 // ---------------------------------------------------------------------------------------------------------------
 
 test('a definition whose table, column or function does not exist does not stop the server: it is absent and named in /health', async (t) => {
-  const health = await fx.http.get('/health');
+  const health = await fx.http.get('/health').set(OPS);
   t.is(health.status, 200);
   t.is(health.body.status, 'ok');
   for (const [id, { cause }] of Object.entries(missing)) {

@@ -21,7 +21,7 @@ let p: TestPlatform;
 const keys: Record<string, string> = {};
 
 test.before(async () => {
-  p = await startTestPlatform({ DEMO_API_KEY: DEMO_KEY }, { layersDir, fixtures: false });
+  p = await startTestPlatform({ DEMO_API_KEY: DEMO_KEY, TRUST_PROXY: 'loopback' }, { layersDir, fixtures: false });
   await loadSamplesOnce(p.platform.pool, log);
   await ensureDemoKey(p.platform.pool, DEMO_KEY, true, log);
   keys.sthjImport = (await p.platform.keys.create('sthj', 'themes test', ['read', 'import'])).key;

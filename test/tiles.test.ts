@@ -296,13 +296,15 @@ test('TileJSON 3.0.0 describes the layer: tile URL, zooms, bounds from the data,
   t.is(composite.body.minzoom, 5);
 });
 
-test('TileJSON tile URLs are right behind a reverse proxy and with a configured public URL; a key is carried along', async (t) => {
-  const proxied = await p.http
+test('TileJSON tile URLs are right behind a reverse proxy (TRUST_PROXY) and with a configured public URL; a key is carried along', async (t) => {
+  const behind = await startTestPlatform({ TRUST_PROXY: 'loopback' });
+  const proxied = await behind.http
     .get('/tiles/fx_points.json')
     .set('X-Forwarded-Proto', 'https')
     .set('X-Forwarded-Host', 'gis.huaian.gov.cn')
     .set('X-Forwarded-Prefix', '/citybase');
   t.is(proxied.body.tiles[0], 'https://gis.huaian.gov.cn/citybase/tiles/fx_points/{z}/{x}/{y}.mvt');
+  await behind.close();
   const withKey = await p.http.get(`/tiles/fx_roads.json?key=${roadsKey}`);
   t.is(withKey.body.tiles[0].split('?')[1], `key=${roadsKey}`);
   const q = await startTestPlatform({ PUBLIC_URL: 'https://maps.example.cn/base/' });

@@ -66,6 +66,7 @@ export function readShape(rec: Buffer, fileType: number): Geometry | null {
 
 /** x,y pairs, then (for Z/M shapes) a range and one value per point, appended as the third ordinate. */
 function readPoints(rec: Buffer, at: number, n: number, third: boolean, need: (n: number) => void): Position[] {
+  if (n < 0) throw new ShapeError(`the record claims ${n} points`);
   need(at + n * 16 + (third ? 16 + n * 8 : 0));
   const points: Position[] = new Array(n);
   for (let i = 0; i < n; i++) points[i] = [rec.readDoubleLE(at + i * 16), rec.readDoubleLE(at + i * 16 + 8)];

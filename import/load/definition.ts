@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type pg from 'pg';
+import { anonymous, canSee, type Principal } from '../../tile-server/src/access/access.ts';
 import { validateDefinition, type LayerDefinition, type Theme } from '../../tile-server/src/registry/definition.ts';
 import { ImportError } from '../errors.ts';
 import type { ResolvedOptions } from '../options.ts';
@@ -19,16 +20,42 @@ export async function storedDefinition(client: pg.ClientBase, id: string): Promi
   return v.ok ? v.def : null;
 }
 
-/** Ids an import may not take: layers/ files, tables published from schema contrib, other departments' layers. */
+/**
+ * Ids an import may not take: layers/ files, tables published from schema contrib, other departments' layers.
+ * A layer the importing department may not see (restricted, not its own, not allowed to it) is refused with
+ * the same words as a contrib table, naming neither its file nor its owner: a department learns only that the
+ * id is taken, never what is behind it.
+ */
 export async function checkLayerId(client: pg.ClientBase, id: string, opts: ResolvedOptions, existing: LayerDefinition | null): Promise<void> {
-  if (opts.layersDir && fs.existsSync(path.join(opts.layersDir, `${id}.json`)))
-    throw new ImportError(`layer "${id}" is defined in ${path.basename(opts.layersDir)}/${id}.json; choose another --layer`, 'conflict');
+  const taken = () => new ImportError(`layer id "${id}" is taken; choose another --layer`, 'conflict');
+  const file = opts.layersDir ? path.join(opts.layersDir, `${id}.json`) : null;
+  if (file && fs.existsSync(file)) {
+    if (hiddenFrom(opts.owner, fileDefinition(file))) throw taken();
+    throw new ImportError(`layer "${id}" is defined in ${path.basename(opts.layersDir!)}/${id}.json; choose another --layer`, 'conflict');
+  }
   const { rows } = await client.query<{ taken: boolean }>(`SELECT to_regclass(format('%I.%I', 'contrib', $1::text)) IS NOT NULL AS taken`, [id]);
-  if (rows[0]?.taken) throw new ImportError(`layer "${id}" is published from table contrib.${id}; choose another --layer`, 'conflict');
+  if (rows[0]?.taken) throw taken();
+  if (existing && hiddenFrom(opts.owner, existing)) throw taken();
   if (existing && existing.owner !== opts.owner)
     throw new ImportError(`layer "${id}" belongs to department ${existing.owner}; ${opts.owner} cannot replace or append to it`, 'forbidden');
   if (existing && (existing.source.type !== 'table' || existing.source.schema !== IMPORT_SCHEMA || existing.source.table !== id))
     throw new ImportError(`layer "${id}" is stored with a source other than ${IMPORT_SCHEMA}.${id}; choose another --layer`, 'conflict');
+}
+
+/** The access fields of a layers/ file; a file that is not a definition (never served) hides nothing. */
+function fileDefinition(file: string): Pick<LayerDefinition, 'access' | 'owner' | 'allow'> {
+  try {
+    const d = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<LayerDefinition>;
+    return { access: d.access ?? 'public', owner: String(d.owner ?? ''), allow: Array.isArray(d.allow) ? d.allow : [] };
+  } catch {
+    return { access: 'public', owner: '', allow: [] };
+  }
+}
+
+/** The platform's one layer check (canSee), for the department an import acts for. */
+function hiddenFrom(department: string, def: Pick<LayerDefinition, 'access' | 'owner' | 'allow'>): boolean {
+  const importer: Principal = { ...anonymous, kind: 'key', department, rights: ['layer:read'] };
+  return !canSee(importer, { access: def.access, owner: def.owner, allow: def.allow ?? [] });
 }
 
 export function composeDefinition(

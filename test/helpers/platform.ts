@@ -62,6 +62,13 @@ export async function loadFixtures(url: string): Promise<void> {
   }
 }
 
+/**
+ * The METRICS_TOKEN of test platforms: /health details and /metrics need it (or a key with system:read), as a
+ * monitoring system would send it. `.set(OPS)` on a request.
+ */
+export const OPS_TOKEN = 'test-operations-token-0123456789';
+export const OPS = { Authorization: `Bearer ${OPS_TOKEN}` };
+
 export interface TestPlatform {
   platform: Platform;
   http: ReturnType<typeof supertest>;
@@ -86,6 +93,7 @@ export async function startTestPlatform(
     LOG_LEVEL: 'silent',
     CONTRIB_POLL_MS: '500',
     DB_POOL_MAX: '6',
+    METRICS_TOKEN: OPS_TOKEN,
     LAYERS_DIR: opts.layersDir ?? path.join(fixturesDir, 'layers'),
     ...env,
   });

@@ -21,6 +21,10 @@ import { sessionRoutes } from './routes/session.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { importRoutes } from './routes/imports.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
+import { forwardedHeaders } from './protection/forwarded.ts';
+import { bulkhead } from './protection/bulkhead.ts';
+import { operatorToken } from './protection/operator.ts';
+import { rateLimits } from './protection/rate-limit.ts';
 import { featureRoutes } from './routes/features.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { ogcTileRoutes } from './routes/ogc-tiles.ts';
@@ -35,6 +39,8 @@ import type { TileService } from './tiles/tile-service.ts';
 export interface AppState {
   principal: Principal;
   route: string;
+  /** The request carries the METRICS_TOKEN bearer (protection/operator.ts). */
+  operator?: boolean;
 }
 
 export interface AppDeps {
@@ -61,6 +67,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // Errors are logged once, by the boundary; koa's default handler would print them again.
   app.silent = true;
 
+  app.use(forwardedHeaders(config.trustedProxies));
   app.use(async (ctx, next) => {
     const stop = metrics.latency.startTimer();
     ctx.state.route = 'other';
@@ -72,8 +79,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       if (log.isLevelEnabled('debug')) log.debug({ method: ctx.method, url: ctx.url, status: ctx.status }, 'request');
     }
   });
-  const run = createQueryRunner(deps.pool);
-  app.use(errorBoundary(log, deniedAuditor(run, log)));
+  const direct = createQueryRunner(deps.pool);
+  app.use(errorBoundary(log, deniedAuditor(direct, log)));
   app.use(compression());
   app.use(
     cors({
@@ -87,24 +94,30 @@ export function createApp(deps: AppDeps): Koa<AppState> {
       maxAge: 3600,
     }),
   );
+  const limits = rateLimits(config);
+  app.use(limits.byAddress);
+  app.use(operatorToken(config.METRICS_TOKEN));
   // Route → principal → access check: every request knows who asks before any route runs.
-  app.use(principalMiddleware({ keys: deps.keys, sessions: deps.identity.sessions, run, log, publicUrl: config.PUBLIC_URL }));
+  app.use(principalMiddleware({ keys: deps.keys, sessions: deps.identity.sessions, run: direct, log, publicUrl: config.PUBLIC_URL }));
+  app.use(limits.byKey);
 
   const router = new Router<AppState>();
   const features = new FeatureLayers(deps.registry);
+  // Analyses share a bulkhead of the pool; tiles, /health, sign-in and the audit trail take connections from the pool directly.
+  const run = bulkhead(createQueryRunner(deps.pool), config.ANALYSIS_MAX_CONNECTIONS ?? Math.max(1, Math.floor(config.DB_POOL_MAX / 2)));
   const tileDeps = { tiles: deps.tiles, cache: deps.cache, cacheControl: config.TILE_CACHE_CONTROL, layers: features };
   tileRoutes(router, tileDeps);
   tilejsonRoutes(router, deps.tiles, deps.bounds, config.PUBLIC_URL, features);
   ogcRoutes(router, { layers: features, run, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   ogcTileRoutes(router, { ...tileDeps, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
-  featureRoutes(router, features, run);
+  featureRoutes(router, features, run, { maxVertices: config.QUERY_MAX_VERTICES, maxAreaKm2: config.QUERY_MAX_AREA_KM2 });
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
-  if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB, deps.pool, run);
+  if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB, deps.pool, direct);
   sessionRoutes(router, deps.identity);
   adminRoutes(router, deps.identity);
-  auditRoutes(router, run);
+  auditRoutes(router, direct);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
   viewerRoutes(router, { publicUrl: config.PUBLIC_URL });
   app.use(router.routes());

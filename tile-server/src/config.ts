@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /**
@@ -81,6 +82,35 @@ const schema = z.object({
   IMPORT_MAX_SPEED_KMH: decimal(1).default(180),
   /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
   DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
+  /**
+   * Bearer token that opens GET /metrics and the details of GET /health to a monitoring system without an API
+   * key (a principal with the system:read right gets them too); unset = only such principals.
+   */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /**
+   * Reverse proxies whose X-Forwarded-For/-Host/-Proto/-Prefix headers are believed: comma-separated IP
+   * addresses, or `loopback`; unset = none (the headers of any client are ignored).
+   */
+  TRUST_PROXY: z
+    .string()
+    .default('')
+    .refine((v) => proxyList(v).every((a) => isIP(a) !== 0), 'comma-separated IP addresses or loopback'),
+  /** Requests per second per client address for ordinary requests (tiles, catalog…); 0 = not limited. */
+  RATE_LIMIT_RPS: decimal(0).default(0),
+  /** Expensive requests (POST /query, identify, filtered items) per second per address and per key; 0 = off. */
+  RATE_LIMIT_EXPENSIVE_RPS: decimal(0).default(5),
+  /** Failed authentications (401) per minute per address before its requests are refused with 429; 0 = off. */
+  RATE_LIMIT_AUTH_FAILURES_PER_MIN: decimal(0).default(30),
+  /** Addresses never rate limited: comma-separated IPs, `loopback`, or `none`. */
+  RATE_LIMIT_EXEMPT: z
+    .string()
+    .default('loopback')
+    .refine((v) => proxyList(v).every((a) => isIP(a) !== 0), 'comma-separated IP addresses or loopback'),
+  /** Connections analyses (POST /query, identify, items, analyses) may hold at once; the rest stay for tiles and health. Unset = half of DB_POOL_MAX. */
+  ANALYSIS_MAX_CONNECTIONS: int(1, 1000).optional(),
+  /** Cost bound of POST /query, checked before any SQL: vertices of the geometry, and its area (bounding box, buffer included). */
+  QUERY_MAX_VERTICES: int(4, 10_000_000).default(20_000),
+  QUERY_MAX_AREA_KM2: decimal(0.001).default(20_000),
   // --- People and sessions (identity) ---
   /** Minutes without a request after which a session ends. */
   SESSION_IDLE_MIN: int(1, 24 * 60).default(30),
@@ -98,9 +128,18 @@ const schema = z.object({
     .transform((v) => v === 'true' || v === '1'),
 });
 
+const LOOPBACK = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
+function proxyList(v: string): string[] {
+  if (v === '' || v === 'false' || v === 'none') return [];
+  return v.split(',').map((s) => s.trim()).filter(Boolean).flatMap((a) => (a === 'loopback' ? LOOPBACK : [a]));
+}
+
 export type Config = Readonly<Omit<z.infer<typeof schema>, 'IMPORT_TIMEZONE'>> & {
   readonly IMPORT_TIMEZONE: string;
   readonly corsOrigins: readonly string[] | '*';
+  /** TRUST_PROXY as addresses (IPv4 also in its IPv6-mapped form, as Node reports it on a dual-stack socket). */
+  readonly trustedProxies: readonly string[];
+  readonly rateLimitExempt: readonly string[];
 };
 
 export class ConfigError extends Error {}
@@ -121,5 +160,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const c = parsed.data;
   const corsOrigins =
     c.CORS_ORIGINS.trim() === '*' ? ('*' as const) : c.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean);
-  return Object.freeze({ ...c, IMPORT_TIMEZONE: c.IMPORT_TIMEZONE ?? c.TIMEZONE, corsOrigins });
+  const addresses = (v: string) => proxyList(v).flatMap((a) => (isIP(a) === 4 ? [a, `::ffff:${a}`] : [a]));
+  const trustedProxies = addresses(c.TRUST_PROXY);
+  const rateLimitExempt = addresses(c.RATE_LIMIT_EXEMPT);
+  return Object.freeze({ ...c, IMPORT_TIMEZONE: c.IMPORT_TIMEZONE ?? c.TIMEZONE, corsOrigins, trustedProxies, rateLimitExempt });
 }

@@ -1,5 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { ErrorLogLimiter, errorKind } from './log-limiter.ts';
 
 /**
  * The one error type that crosses the HTTP boundary: status + machine code + message.
@@ -29,12 +30,30 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(e?.message ?? '');
 }
 
+/**
+ * Database errors that are the request's fault or a load condition, not a server fault: the answer the client
+ * should get instead of a 500. PostgreSQL and PostGIS judge some inputs only while running (a geometry edge
+ * between antipodal points has no defined path on the sphere; a LIKE pattern compared with a property), and a
+ * statement that exceeds STATEMENT_TIMEOUT_MS is the same 503 for every endpoint.
+ */
+export function clientErrorOf(err: unknown): HttpError | null {
+  const e = err as { code?: string; message?: string };
+  if (typeof e?.message !== 'string') return null;
+  if (e.code === '57014' && /statement timeout/.test(e.message))
+    return new HttpError(503, 'query_timeout', 'the query took longer than the server allows (STATEMENT_TIMEOUT_MS): narrow it (a smaller area, fewer layers, a filter)');
+  if (/Antipodal \(180 degrees long\) edge detected/.test(e.message))
+    return badRequest('invalid_geometry', 'a geometry has an edge between antipodal points (180° apart), whose path on the sphere is undefined: add a vertex in between or use a smaller area');
+  if (e.code === '22025') return badRequest('invalid_filter', `invalid LIKE pattern: ${e.message} (write \\\\ for a backslash)`);
+  return null;
+}
+
 /** Koa middleware: the single error boundary. Every error becomes `{ error, message }` JSON. */
-export function errorBoundary(log: Logger, onRefused?: (ctx: Context, err: HttpError) => Promise<void>) {
+export function errorBoundary(log: Logger, onRefused?: (ctx: Context, err: HttpError) => Promise<void>, limiter = new ErrorLogLimiter(log)) {
   return async function errorBoundaryMiddleware(ctx: Context, next: Next) {
     try {
       await next();
-    } catch (err) {
+    } catch (thrown) {
+      const err = clientErrorOf(thrown) ?? thrown;
       if (err instanceof HttpError && err.status < 500) {
         // 401 and 403 are refused attempts: audited (access/auth). A throttle says when to come back.
         if (onRefused) await onRefused(ctx, err);
@@ -47,7 +66,7 @@ export function errorBoundary(log: Logger, onRefused?: (ctx: Context, err: HttpE
       const unavailable = !(err instanceof HttpError) && isDatabaseUnavailable(err);
       const status = err instanceof HttpError ? err.status : unavailable ? 503 : 500;
       const code = err instanceof HttpError ? err.code : unavailable ? 'database_unavailable' : 'internal_error';
-      log.error({ err, method: ctx.method, url: ctx.url }, 'request failed');
+      limiter.error(errorKind(err, status), { err, method: ctx.method, url: ctx.url }, 'request failed');
       ctx.status = status;
       ctx.body = {
         error: code,

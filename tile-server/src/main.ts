@@ -21,6 +21,8 @@ async function main(): Promise<void> {
     const dataDir = path.resolve(root, config.DATA_DIR, 'pg');
     log.info({ dataDir }, 'no DATABASE_URL: using the embedded PostGIS cluster');
     cluster = await startEmbeddedCluster({ dataDir, log: (msg) => log.info(msg) });
+    if (cluster.reused && !cluster.status().owner) log.info('the embedded cluster belongs to another running CityBase process: this one attaches and leaves it running when it stops');
+    cluster.supervise();
     url = cluster.url;
   }
   const stopCluster = async () => {
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const server = createHttpServer(platform.app).listen(config.PORT, config.HOST, () => {
+  const server = createHttpServer(platform.app, config).listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/` }, 'CityBase is up');
   });
 

@@ -21,6 +21,7 @@ export function queryParams(ctx: Context, allowed: readonly string[]): Record<st
 }
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
+const MAX_DIGITS = 32;
 
 /** A decimal number parameter within [min, max]; undefined when absent (an error when required). */
 export function numberParam(
@@ -34,7 +35,10 @@ export function numberParam(
     return undefined;
   }
   if (!DECIMAL.test(raw)) throw badRequest('invalid_parameter', `${name}: "${raw.slice(0, 40)}" is not a number`);
+  // No measurement has more digits than a double holds; 400 nines would read as Infinity (JSON null).
+  if (raw.length > MAX_DIGITS) throw badRequest('invalid_parameter', `${name}: a number of at most ${MAX_DIGITS} characters`);
   const v = Number(raw);
+  if (!Number.isFinite(v)) throw badRequest('invalid_parameter', `${name}: "${raw.slice(0, 40)}" is not a finite number`);
   if (opts.min !== undefined && v < opts.min) throw badRequest('invalid_parameter', `${name}: ${raw} is below ${opts.min}`);
   if (opts.max !== undefined && v > opts.max) throw badRequest('invalid_parameter', `${name}: ${raw} is above ${opts.max}`);
   return v;

@@ -15,8 +15,11 @@ export interface EmbeddedCluster {
   readonly reused: boolean;
   /** Start the server again after stop() (same port if free, else a new free port; url updates accordingly). */
   start(): Promise<void>;
-  /** pg_ctl stop -m fast; idempotent. */
+  /** pg_ctl stop -m fast if this handle owns the server (started it or took it over); idempotent. */
   stop(): Promise<void>;
+  /** Restart the postmaster when it dies (backoff, bounded tries, logged); see embeddedClusterStatus(). */
+  supervise(intervalMs?: number): void;
+  status(): ClusterStatus;
 }
 export interface EmbeddedOptions {
   dataDir: string; // absolute path
@@ -233,35 +236,177 @@ async function bootstrap(ctx: Ctx, port: number, password: string): Promise<void
     .finally(() => db.end());
 }
 
+/** Is a process alive? (Signal 0 checks without sending; EPERM means it exists under another user.) */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The postmaster's pid from postmaster.pid, or null when there is none. */
+function postmasterPid(dataDir: string): number | null {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What the supervisor sees, for /health. */
+export interface ClusterStatus {
+  /** running; restarting (the postmaster died, tries with backoff); waiting (for the process that owns it); failed (gave up); stopped. */
+  state: 'running' | 'restarting' | 'waiting' | 'failed' | 'stopped';
+  /** This process started the server and is the one to stop and restart it. */
+  owner: boolean;
+  port: number;
+  restarts: number;
+  attempt: number;
+  lastError: string | null;
+}
+
+/** The supervised cluster of this process, for /health (null with DATABASE_URL or before supervise()). */
+let supervised: Cluster | null = null;
+
+const RESTART_TRIES = 10;
+const BACKOFF_MS = [1000, 2000, 4000, 8000, 15_000, 30_000];
+
 class Cluster implements EmbeddedCluster {
   constructor(private readonly ctx: Ctx, readonly dataDir: string, private readonly logFile: string, private readonly password: string, private currentPort = 0) {}
 
   reused = false;
+  /** This handle started the running server: only it stops it (a second process merely attached). */
+  private owned = false;
+  private supervisor: NodeJS.Timeout | null = null;
+  private checking = false;
+  private nextTry = 0;
+  private readonly health: ClusterStatus = { state: 'stopped', owner: false, port: 0, restarts: 0, attempt: 0, lastError: null };
 
+  /** The pid of the process that owns the running server, next to the data directory. */
+  private get ownerFile(): string { return `${this.dataDir}.owner`; }
   get port(): number { return this.currentPort; }
   get url(): string {
     return `postgres://${SUPERUSER}:${encodeURIComponent(this.password)}@127.0.0.1:${this.currentPort}/${DATABASE}`;
+  }
+
+  status(): ClusterStatus {
+    return { ...this.health, owner: this.owned, port: this.currentPort };
   }
 
   async start(): Promise<void> {
     const running = await runningPort(this.ctx, this.dataDir);
     this.reused = running !== null;
     if (running) {
-      this.ctx.log(`reusing the PostgreSQL server already running on 127.0.0.1:${running}`);
+      this.ctx.log(`reusing the PostgreSQL server already running on 127.0.0.1:${running} (it is stopped by the process that started it)`);
       this.currentPort = running;
+      // Its starter is gone (killed without stopping it): the server is ours to stop and restart now.
+      this.owned = !this.ownerAlive();
+      if (this.owned) this.claim();
     } else {
       writeConf(this.ctx, this.dataDir);
       this.currentPort = await launch(this.ctx, this.dataDir, this.logFile, this.currentPort);
+      this.owned = true;
+      this.claim();
     }
+    this.health.state = 'running';
     await bootstrap(this.ctx, this.currentPort, this.password);
   }
 
+  /** Stops the server if this handle owns it (started it, or took it over); a handle that attached leaves it running. */
   async stop(): Promise<void> {
-    if (!fs.existsSync(this.dataDir) || (await runningPort(this.ctx, this.dataDir)) === null) return;
-    this.ctx.log(`stopping PostgreSQL in ${this.dataDir}`);
-    const r = await pgRun(this.ctx, 'pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', 'stop']);
-    if ((await runningPort(this.ctx, this.dataDir)) !== null) check(r, 'pg_ctl stop');
+    if (this.supervisor) clearInterval(this.supervisor);
+    this.supervisor = null;
+    this.health.state = 'stopped';
+    if (!this.owned) return;
+    this.owned = false;
+    try {
+      if (!fs.existsSync(this.dataDir) || (await runningPort(this.ctx, this.dataDir)) === null) return;
+      this.ctx.log(`stopping PostgreSQL in ${this.dataDir}`);
+      const r = await pgRun(this.ctx, 'pg_ctl', ['-D', this.dataDir, '-m', 'fast', '-w', 'stop']);
+      if ((await runningPort(this.ctx, this.dataDir)) !== null) check(r, 'pg_ctl stop');
+    } finally {
+      if (this.ownerPid() === process.pid) fs.rmSync(this.ownerFile, { force: true });
+    }
   }
+
+  /**
+   * Watch the postmaster (every second: is its pid alive?) and start it again when it died (OOM killer,
+   * kill -9, crash): with backoff, at most RESTART_TRIES tries, each logged, on the same port so the pool's
+   * URL stays right. A process that only attached waits while the owner lives, and takes over when it is gone.
+   */
+  supervise(intervalMs = 1000): void {
+    if (this.supervisor) return;
+    supervised = this;
+    this.supervisor = setInterval(() => void this.check(), intervalMs);
+    this.supervisor.unref();
+  }
+
+  private async check(): Promise<void> {
+    if (this.checking || !this.supervisor) return;
+    this.checking = true;
+    try {
+      const pid = postmasterPid(this.dataDir);
+      if (pid !== null && alive(pid)) {
+        if (this.health.state !== 'running') this.ctx.log(`PostgreSQL is running again on 127.0.0.1:${this.currentPort}`);
+        Object.assign(this.health, { state: 'running', attempt: 0 });
+        return;
+      }
+      if (!this.owned && this.ownerAlive()) {
+        this.health.state = 'waiting';
+        return;
+      }
+      if (this.health.state === 'failed' || Date.now() < this.nextTry) return;
+      const attempt = ++this.health.attempt;
+      if (attempt > RESTART_TRIES) {
+        this.health.state = 'failed';
+        this.ctx.log(`PostgreSQL could not be restarted after ${RESTART_TRIES} tries; giving up (see ${this.logFile}): ${this.health.lastError}`);
+        return;
+      }
+      this.health.state = 'restarting';
+      this.ctx.log(`PostgreSQL in ${this.dataDir} is not running: restarting it (try ${attempt} of ${RESTART_TRIES})`);
+      try {
+        writeConf(this.ctx, this.dataDir);
+        this.currentPort = await launch(this.ctx, this.dataDir, this.logFile, this.currentPort);
+        this.owned = true;
+        this.claim();
+        this.health.restarts++;
+        Object.assign(this.health, { state: 'running', attempt: 0, lastError: null });
+        this.ctx.log(`PostgreSQL restarted on 127.0.0.1:${this.currentPort}`);
+      } catch (err) {
+        this.health.lastError = (err as Error).message.split('\n')[0] ?? null;
+        const wait = BACKOFF_MS[Math.min(attempt - 1, BACKOFF_MS.length - 1)]!;
+        this.nextTry = Date.now() + wait;
+        this.ctx.log(`restarting PostgreSQL failed (try ${attempt} of ${RESTART_TRIES}, next in ${wait / 1000} s): ${this.health.lastError}`);
+      }
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private ownerPid(): number | null {
+    try {
+      const pid = Number(fs.readFileSync(this.ownerFile, 'utf8').trim());
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private ownerAlive(): boolean {
+    const pid = this.ownerPid();
+    return pid !== null && pid !== process.pid && alive(pid);
+  }
+
+  private claim(): void {
+    fs.writeFileSync(this.ownerFile, `${process.pid}\n`, { mode: 0o600 });
+  }
+}
+
+export function embeddedClusterStatus(): ClusterStatus | null {
+  return supervised?.status() ?? null;
 }
 
 export async function startEmbeddedCluster(opts: EmbeddedOptions): Promise<EmbeddedCluster> {

@@ -13,6 +13,8 @@ export async function migrate(pool: pg.Pool, log: Logger): Promise<string[]> {
   const client = await pool.connect();
   const applied: string[] = [];
   try {
+    // STATEMENT_TIMEOUT_MS bounds requests, not schema changes (a migration may take longer than a tile).
+    await client.query(`SET statement_timeout = 0`);
     await client.query(`SELECT pg_advisory_lock(hashtext('citybase.migrate'))`);
     await client.query(`CREATE SCHEMA IF NOT EXISTS citybase`);
     await client.query(
@@ -36,7 +38,7 @@ export async function migrate(pool: pg.Pool, log: Logger): Promise<string[]> {
       log.info({ version }, 'migration applied');
     }
   } finally {
-    await client.query(`SELECT pg_advisory_unlock(hashtext('citybase.migrate'))`).catch(() => {});
+    await client.query(`SELECT pg_advisory_unlock(hashtext('citybase.migrate')); RESET statement_timeout`).catch(() => {});
     client.release();
   }
   return applied;

@@ -1,6 +1,6 @@
 import type { Principal } from '../access/access.ts';
 import type { QueryRunner } from '../db/query.ts';
-import { badRequest } from '../errors.ts';
+import { HttpError, badRequest } from '../errors.ts';
 import { statementName } from '../sources/statements.ts';
 import { GeometryError, checkGeometry } from './geometry.ts';
 import type { FeatureLayers } from './layers.ts';
@@ -23,7 +23,7 @@ export interface SpatialQuery {
  * The body of POST /query: `{ "geometry": <GeoJSON geometry or Feature>, "layers": ["a", "b"] | "a,b",
  * "buffer": metres, "limit": features per layer }`. Every problem is a 400 naming the field.
  */
-export function parseSpatialQuery(body: unknown, layers: FeatureLayers, principal: Principal): SpatialQuery {
+export function parseSpatialQuery(body: unknown, layers: FeatureLayers, principal: Principal, cost: QueryCost = DEFAULT_COST): SpatialQuery {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid_query', 'the body must be a JSON object');
   const b = body as Record<string, unknown>;
   const unknown = Object.keys(b).filter((k) => !['geometry', 'layers', 'buffer', 'limit'].includes(k));
@@ -50,7 +50,51 @@ export function parseSpatialQuery(body: unknown, layers: FeatureLayers, principa
   const limit = b.limit ?? 100;
   if (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 0 || limit > 10_000)
     throw badRequest('invalid_query', 'limit must be a whole number of features per layer from 0 to 10000');
-  return { geometry: JSON.stringify(geometry), buffer, limit, tables: layers.many(ids, principal, MAX_LAYERS) };
+  const tables = layers.many(ids, principal, MAX_LAYERS);
+  checkCost(geometry, buffer, cost);
+  return { geometry: JSON.stringify(geometry), buffer, limit, tables };
+}
+
+/** The cost bound of POST /query (QUERY_MAX_VERTICES, QUERY_MAX_AREA_KM2). */
+export interface QueryCost {
+  maxVertices: number;
+  maxAreaKm2: number;
+}
+const DEFAULT_COST: QueryCost = { maxVertices: 20_000, maxAreaKm2: 20_000 };
+
+/**
+ * Refuse, before any SQL, a query whose cost the client made unbounded: too many vertices (each is tested
+ * against every candidate feature), or an area (its bounding box widened by the buffer) larger than the
+ * bound: a world polygon would read every row of every layer. 413: the request is too large, not malformed.
+ */
+function checkCost(geometry: unknown, buffer: number, cost: QueryCost): void {
+  let vertices = 0;
+  let [w, s, e, n] = [Infinity, Infinity, -Infinity, -Infinity];
+  const visit = (c: unknown): void => {
+    if (!Array.isArray(c)) return;
+    if (typeof c[0] === 'number') {
+      vertices++;
+      const [x, y] = c as number[];
+      if (x! < w) w = x!;
+      if (x! > e) e = x!;
+      if (y! < s) s = y!;
+      if (y! > n) n = y!;
+      return;
+    }
+    for (const child of c) visit(child);
+  };
+  type Node = { coordinates?: unknown; geometries?: Node[] };
+  const walk = (g: Node): void => (g.geometries ? g.geometries.forEach(walk) : visit(g.coordinates));
+  walk(geometry as Node);
+  if (vertices > cost.maxVertices)
+    throw new HttpError(413, 'query_too_large', `the geometry has ${vertices} vertices, more than the ${cost.maxVertices} a query may have (QUERY_MAX_VERTICES): simplify it`);
+  const km = buffer / 1000;
+  const midLat = Math.max(-89, Math.min(89, (s + n) / 2));
+  const width = (e - w) * 111.32 * Math.cos((midLat * Math.PI) / 180) + 2 * km;
+  const height = (n - s) * 110.57 + 2 * km;
+  const area = Math.max(0, width) * Math.max(0, height);
+  if (area > cost.maxAreaKm2)
+    throw new HttpError(413, 'query_too_large', `the query area (its bounding box with the buffer, ~${Math.round(area)} km²) is larger than the ${cost.maxAreaKm2} km² a query may cover (QUERY_MAX_AREA_KM2)`);
 }
 
 /** The query area: the geometry, buffered on the spheroid when asked; a subquery, so it is made once. */

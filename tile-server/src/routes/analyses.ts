@@ -21,6 +21,9 @@ export interface AnalysesDeps {
   registry: LayerRegistry;
 }
 
+/** Largest readings CSV POST /api/env/air/readings accepts. */
+export const MAX_READINGS_BYTES = 64 << 20;
+
 /** The layers each analysis reads: the caller must be able to see all of them (same rule as their tiles). */
 const READS = {
   stations: ['environment_air_stations'],
@@ -107,7 +110,7 @@ export function analysesRoutes(router: Router<AppState>, deps: AnalysesDeps): vo
     const layer = registry.get(READS.stations[0])!.meta;
     if (!canImportFor(p, layer.owner, layer.allow))
       throw new HttpError(403, 'forbidden', `importing readings needs the import right of department ${layer.owner}`);
-    const csv = await readBody(ctx.req, 64 << 20);
+    const csv = await readBody(ctx.req, MAX_READINGS_BYTES);
     try {
       ctx.body = await importReadingsInTransaction(deps.pool, csv);
     } catch (err) {

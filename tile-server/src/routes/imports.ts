@@ -35,7 +35,7 @@ export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: 
     if (!ctx.is('multipart/form-data')) throw badRequest('invalid_request', 'send the file as multipart/form-data (a "file" part, options as fields)');
     const limit = Math.floor(maxMB * 2 ** 20);
     const declared = Number(ctx.get('Content-Length') || 0);
-    if (declared > limit * 2 + 2 ** 20) {
+    if (declared > maxUploadBytes(maxMB)) {
       ctx.set('Connection', 'close');
       throw tooLarge(maxMB);
     }
@@ -81,6 +81,11 @@ export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: 
   });
 }
 
+/** The largest request an upload may declare: the file plus room for the multipart envelope and fields. */
+export function maxUploadBytes(maxMB: number): number {
+  return Math.floor(maxMB * 2 ** 20) * 2 + 2 ** 20;
+}
+
 function tooLarge(maxMB: number): HttpError {
   return new HttpError(413, 'payload_too_large', `the upload is larger than ${maxMB} MB (IMPORT_MAX_MB)`);
 }
@@ -108,7 +113,9 @@ async function receive(ctx: Context, limit: number, maxMB: number): Promise<Uplo
         return reject(badRequest('invalid_request', `not a valid multipart request: ${(err as Error).message}`));
       }
       bb.on('field', (name, value) => {
-        fields[name] = value;
+        // PostgreSQL text cannot hold NUL: refused here with the field's name rather than failing the job insert.
+        if (/\u0000/.test(name) || /\u0000/.test(value)) problem ??= badRequest('invalid_request', `the field "${name.replace(/\u0000/g, '')}" contains a NUL character`);
+        else fields[name] = value;
       });
       bb.on('file', (_name, stream, info) => {
         if (file || problem) return stream.resume();

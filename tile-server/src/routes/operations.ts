@@ -4,6 +4,9 @@ import type { LayerRegistry } from '../registry/registry.ts';
 import type { TileCache } from '../tiles/cache.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppState } from '../app.ts';
+import { embeddedClusterStatus } from '../db/embedded.ts';
+import { HttpError } from '../errors.ts';
+import { mayReadSystem } from '../protection/operator.ts';
 
 export interface HealthDeps {
   pool: pg.Pool;
@@ -12,7 +15,11 @@ export interface HealthDeps {
   listening: () => boolean;
 }
 
-/** GET /health (200 when the database answers, 503 when it does not) and GET /metrics (Prometheus). */
+/**
+ * GET /health (200 when the database answers, 503 when it does not) and GET /metrics (Prometheus). Anyone gets
+ * the status; the details (database host and error, layer ids and their problems, cache) and the metrics
+ * (which label tile queries by layer) only a principal with the system:read right or the METRICS_TOKEN bearer.
+ */
 export function operationRoutes(router: Router<AppState>, deps: HealthDeps, metrics: Metrics): void {
   router.get('/health', async (ctx) => {
     ctx.state.route = 'health';
@@ -26,9 +33,15 @@ export function operationRoutes(router: Router<AppState>, deps: HealthDeps, metr
     const up = database.status === 'up';
     ctx.status = up ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
+    if (!mayReadSystem(ctx.state)) {
+      ctx.body = { status: up ? 'ok' : 'unavailable' };
+      return;
+    }
     ctx.body = {
       status: up ? 'ok' : 'unavailable',
       database,
+      // The embedded cluster's supervisor (restarting a dead postmaster, waiting for its owner…); absent with DATABASE_URL.
+      ...(embeddedClusterStatus() ? { embeddedCluster: embeddedClusterStatus() } : {}),
       changeListener: deps.listening() ? 'listening' : 'reconnecting',
       layers: deps.registry.list().length,
       unavailableLayers: Object.fromEntries(deps.registry.unavailable),
@@ -38,6 +51,10 @@ export function operationRoutes(router: Router<AppState>, deps: HealthDeps, metr
 
   router.get('/metrics', async (ctx) => {
     ctx.state.route = 'metrics';
+    if (!mayReadSystem(ctx.state)) {
+      const anonymous = ctx.state.principal.kind === 'anonymous';
+      throw new HttpError(anonymous ? 401 : 403, anonymous ? 'unauthenticated' : 'forbidden', 'metrics need the system:read right or the METRICS_TOKEN bearer');
+    }
     ctx.type = metrics.registry.contentType;
     ctx.body = await metrics.registry.metrics();
   });

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { badRequest } from '../errors.ts';
@@ -49,6 +50,9 @@ export async function serveTile(ctx: Context, deps: TileDeps, ids: string, coord
 /** An AbortSignal that fires when the client closes the connection before the response is written. */
 export function clientGone(ctx: Context): AbortSignal {
   const controller = new AbortController();
+  // One request may run a query per layer at once (identify without layers= asks every visible one), each
+  // listening for the abort and removing its listener when done: many listeners here are expected, not a leak.
+  setMaxListeners(0, controller.signal);
   ctx.res.once('close', () => {
     if (!ctx.res.writableFinished) controller.abort();
   });

@@ -85,6 +85,9 @@ class Compiler {
       case 'like': {
         const [v, p] = this.pair(e.value, e.pattern, 'LIKE');
         if (v.type !== 'string') throw new Cql2Error(`LIKE compares strings, and ${describe(e.value)} is a ${v.type}`, e.value.pos);
+        // PostgreSQL's escape character is the backslash; one left dangling at the end fails only while rows are compared.
+        if (e.pattern.kind === 'string' && /(^|[^\\])(\\\\)*\\$/.test(e.pattern.value))
+          throw new Cql2Error('a LIKE pattern cannot end with a single backslash (the escape character): write \\\\ for a backslash', e.pattern.pos);
         return `(${v.sql} ${e.negated ? 'NOT LIKE' : 'LIKE'} ${p.sql})`;
       }
       case 'between': {
