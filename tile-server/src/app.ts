@@ -17,6 +17,7 @@ import { catalogRoutes } from './routes/catalog.ts';
 import { importRoutes } from './routes/imports.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
 import { featureRoutes } from './routes/features.ts';
+import { geocodeRoutes } from './routes/geocode.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { ogcTileRoutes } from './routes/ogc-tiles.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -93,6 +94,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   ogcRoutes(router, { layers: features, run, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   ogcTileRoutes(router, { ...tileDeps, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   featureRoutes(router, features, run);
+  geocodeRoutes(router, features, run);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
