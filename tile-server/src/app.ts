@@ -18,6 +18,7 @@ import { importRoutes } from './routes/imports.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
 import { featureRoutes } from './routes/features.ts';
 import { geocodeRoutes } from './routes/geocode.ts';
+import { downloadRoutes } from './routes/download.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { ogcTileRoutes } from './routes/ogc-tiles.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -76,7 +77,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
         return config.corsOrigins.includes(origin) ? origin : '';
       },
       allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type'],
-      exposeHeaders: ['ETag'],
+      exposeHeaders: ['ETag', 'Content-Crs', 'Content-Disposition'],
       maxAge: 3600,
     }),
   );
@@ -95,6 +96,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   ogcTileRoutes(router, { ...tileDeps, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   featureRoutes(router, features, run);
   geocodeRoutes(router, features, run);
+  downloadRoutes(router, features, run);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
