@@ -12,7 +12,8 @@ let p: TestPlatform;
 let rfbKey: string;
 
 test.before(async () => {
-  p = await startTestPlatform({}, { layersDir: path.join(root, 'layers'), fixtures: false });
+  // Loading the full samples on a busy machine can take longer than the default statement timeout.
+  p = await startTestPlatform({ STATEMENT_TIMEOUT_MS: '120000' }, { layersDir: path.join(root, 'layers'), fixtures: false });
   await loadSamplesOnce(p.platform.pool, createLogger('silent'));
   rfbKey = (await p.platform.keys.create('rfb', 'geocode test')).key;
 });
