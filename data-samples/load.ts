@@ -59,6 +59,9 @@ async function inTransaction<T>(pool: pg.Pool, what: string, work: (client: pg.P
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    // STATEMENT_TIMEOUT_MS bounds requests; this one-off batch may take longer on a busy machine (it did, under
+    // parallel test runs), and a timeout here would leave a server without its samples.
+    await client.query('SET LOCAL statement_timeout = 0');
     // Two servers starting at once must not both load.
     await client.query(`SELECT pg_advisory_xact_lock(hashtext('citybase.samples'))`);
     const result = await work(client);

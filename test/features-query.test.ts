@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
-import { binary, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
 
 let p: TestPlatform;
@@ -337,4 +337,77 @@ test('filters on tiles: one table layer only; a hidden layer stays a 404 whateve
   const wrong = await p.http.get(tileUrl).query({ filter: 'capacity > ' });
   t.is(wrong.status, 400);
   t.regex(wrong.body.message, /^filter: expected a property or value, got the end of the filter at character 12$/);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// POST /query: what lies inside the area, clipped (the part of each polygon inside, the length of lines inside)
+// ---------------------------------------------------------------------------------------------------------------
+
+/** A GK (EPSG:4549) rectangle as a WGS84 GeoJSON polygon, made by PostGIS. */
+async function gkRectangle(x0: number, y0: number, x1: number, y1: number): Promise<object> {
+  const { rows } = await p.sql.query<{ g: string }>(`SELECT ST_AsGeoJSON(ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, 4549), 4326), 12) AS g`, [x0, y0, x1, y1]);
+  return JSON.parse(rows[0]!.g) as object;
+}
+
+test('polygons count by the part inside the area: half of a 160 m parcel, a whole one and another half make 320 × 160 m²', async (t) => {
+  // fx_parcels are 160 m squares of the GK plane every 200 m from (407000, 3716000), stored in EPSG:4549.
+  const area = await gkRectangle(407080, 3716000, 407480, 3716160);
+  const res = await p.http.post('/query').send({ geometry: area, layers: ['fx_parcels'], limit: 0 });
+  t.is(res.status, 200);
+  const parcels = res.body.layers[0];
+  t.is(parcels.count, 3);
+  const { rows } = await p.sql.query<{ spheroid: number; plane: number; whole: number }>(
+    `WITH a AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) AS g)
+     SELECT sum(ST_Area(ST_Intersection(ST_Transform(p.geom, 4326), a.g)::geography)) AS spheroid,
+            sum(ST_Area(ST_Intersection(p.geom, ST_Transform(a.g, 4549)))) AS plane, sum(ST_Area(p.geom)) AS whole
+     FROM fixtures.parcels p, a WHERE ST_Intersects(p.geom, ST_Transform(a.g, 4549))`,
+    [JSON.stringify(area)],
+  );
+  const r = rows[0]!;
+  t.true(Math.abs(parcels.clippedAreaM2 - r.spheroid) < 0.5, `${parcels.clippedAreaM2} vs PostGIS ${r.spheroid}`);
+  // The GK plane at 93 km from its central meridian scales areas by ~1.0002: the same figure within 0.1 %.
+  t.true(Math.abs(parcels.clippedAreaM2 / (320 * 160) - 1) < 0.001, `${parcels.clippedAreaM2} vs 51200`);
+  t.true(Math.abs(parcels.clippedAreaM2 / r.plane - 1) < 0.001);
+  t.is(r.whole, 3 * 160 * 160, 'the whole parcels would be half as much again');
+  t.is(parcels.clippedLengthM, undefined, 'polygons have no length figure');
+  t.is(parcels.classes, undefined, 'fx_parcels has no class property');
+  t.true(Math.abs(res.body.areaM2 - 400 * 160) / (400 * 160) < 0.001, 'the drawn area is given too');
+});
+
+test('lines count by their length inside the area (internal roads stored in web mercator, with a key)', async (t) => {
+  // fx_roads run along latitudes 33.52 + i·0.01 from 118.95 to 119.15: this box holds 0.05° of road 0 only.
+  const area = { type: 'Polygon', coordinates: [[[119.0, 33.515], [119.05, 33.515], [119.05, 33.525], [119.0, 33.525], [119.0, 33.515]]] };
+  const res = await p.http.post('/query').set('Authorization', `Bearer ${jtj}`).send({ geometry: area, layers: ['fx_roads'], limit: 0 });
+  t.is(res.status, 200);
+  const roads = res.body.layers[0];
+  t.is(roads.count, 1);
+  const { rows } = await p.sql.query<{ metres: number }>(
+    `SELECT ST_Distance('SRID=4326;POINT(119.0 33.52)'::geography, 'SRID=4326;POINT(119.05 33.52)'::geography) AS metres`,
+  );
+  t.true(Math.abs(roads.clippedLengthM - rows[0]!.metres) < 1, `${roads.clippedLengthM} m vs ${rows[0]!.metres} m`);
+  t.is(roads.clippedAreaM2, undefined);
+});
+
+test('a layer with a class property is broken down by class: name, colour, count and clipped area, largest first', async (t) => {
+  await p.sql.query(`CREATE TABLE contrib.zoning_test (id integer PRIMARY KEY, class_code text, class_name text, color text, geom geometry(Polygon, 4549))`);
+  // Three 100 m squares side by side: two of 0701 (城镇住宅用地), one of 1001 (工业用地).
+  await p.sql.query(`INSERT INTO contrib.zoning_test VALUES
+    (1, '0701', '城镇住宅用地', '#FFFF2D', ST_MakeEnvelope(450000, 3720000, 450100, 3720100, 4549)),
+    (2, '0701', '城镇住宅用地', '#FFFF2D', ST_MakeEnvelope(450100, 3720000, 450200, 3720100, 4549)),
+    (3, '1001', '工业用地', '#BB9674', ST_MakeEnvelope(450200, 3720000, 450300, 3720100, 4549))`);
+  await eventually(async () => (await p.http.get('/collections/zoning_test').set('Authorization', `Bearer ${jtj}`)).status === 200);
+  // The area takes the whole of square 1, half of square 2 and a quarter of square 3.
+  const area = await gkRectangle(450000, 3720000, 450225, 3720100);
+  const res = await p.http.post('/query').set('Authorization', `Bearer ${jtj}`).send({ geometry: area, layers: ['zoning_test'], limit: 0 });
+  t.is(res.status, 200);
+  const classes = res.body.layers[0].classes as Array<{ code: string; name: string; color: string; count: number; areaM2: number }>;
+  t.deepEqual(
+    classes.map((c) => ({ ...c, areaM2: Math.round(c.areaM2 / 10) * 10 })),
+    [
+      { code: '0701', name: '城镇住宅用地', color: '#FFFF2D', count: 2, areaM2: 20000 },
+      { code: '1001', name: '工业用地', color: '#BB9674', count: 1, areaM2: 2500 },
+    ],
+  );
+  const total = classes.reduce((s, c) => s + c.areaM2, 0);
+  t.true(Math.abs(total - res.body.layers[0].clippedAreaM2) < 0.5, 'the classes add up to the clipped area');
 });

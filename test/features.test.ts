@@ -123,6 +123,12 @@ const honoured: Record<string, (t: ExecutionContext) => Promise<void>> = {
   'cql2/1.0/conf/spatial-functions': async (t) => {
     t.true((await get('/collections/fx_parcels/items', { filter: 'S_CONTAINS(geometry, POINT(119.02 33.59))' })).numberReturned === 1);
   },
+  // Part 2 in depth: test/downloads.test.ts.
+  'ogcapi-features-2/1.0/conf/crs': async (t) => {
+    const res = await p.http.get('/collections/fx_parcels/items').query({ crs: 'http://www.opengis.net/def/crs/EPSG/0/4549', limit: 1 });
+    t.is(res.headers['content-crs'], '<http://www.opengis.net/def/crs/EPSG/0/4549>');
+    t.true(JSON.parse(res.text).features[0].geometry.coordinates[0][0][0][0] > 3_000_000, 'northing first, in metres');
+  },
   'cql2/1.0/conf/property-property': async (t) => {
     t.is((await get('/collections/fx_points/items', { filter: 'value = value', limit: 1 })).numberReturned, 1);
   },
@@ -171,7 +177,12 @@ test('a collection describes its extent (from the data, in CRS84), CRS, storage 
   t.is(c.id, 'fx_parcels');
   t.is(c.title, '测试地块');
   t.is(c.storageCrs, 'http://www.opengis.net/def/crs/EPSG/0/4549');
-  t.deepEqual(c.crs, ['http://www.opengis.net/def/crs/OGC/1.3/CRS84']);
+  t.deepEqual(c.crs, [
+    'http://www.opengis.net/def/crs/OGC/1.3/CRS84',
+    'http://www.opengis.net/def/crs/EPSG/0/4326',
+    'http://www.opengis.net/def/crs/EPSG/0/4490',
+    'http://www.opengis.net/def/crs/EPSG/0/4549',
+  ]);
   const { rows } = await p.sql.query<{ w: number; s: number; e: number; n: number }>(
     `SELECT ST_XMin(b) AS w, ST_YMin(b) AS s, ST_XMax(b) AS e, ST_YMax(b) AS n FROM (SELECT ST_Transform(ST_SetSRID(ST_Extent(geom)::geometry, 4549), 4326) AS b FROM fixtures.parcels) x`,
   );
@@ -309,7 +320,7 @@ test('limit above the maximum is the maximum; malformed parameters are 400s nami
     [{ bbox: '119,34,118,35' }, /antimeridian/],
     [{ bbox: '119,35,120,34' }, /south is above north/],
     [{ bbox: '0,0,200,1' }, /outside -180,-90,180,90/],
-    [{ 'bbox-crs': 'http://www.opengis.net/def/crs/EPSG/0/3857' }, /^bbox-crs: only/],
+    [{ 'bbox-crs': 'http://www.opengis.net/def/crs/EPSG/0/3857' }, /^bbox-crs: ".*3857" is not offered/],
     [{ properties: 'name,secret' }, /^properties: unknown property "secret"/],
     [{ datetime: '2024-05-01' }, /has no time column/],
     [{ numberMatched: 'yes' }, /numberMatched must be true or false/],

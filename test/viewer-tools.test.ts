@@ -198,9 +198,10 @@ test.serial('the search box finds a place by its Chinese name and takes the map 
   t.true(await page.locator('#layer-basemap_places').isChecked(), 'the layer of the found feature is switched on');
   await page.context().close();
 
-  // Without the features API, the search looks among the features loaded on the map.
+  // Without the geocoder and the features API, the search looks among the features loaded on the map.
   const offline = await openViewer(browser, `${server.url}/#map=8/33.6/119&layers=basemap_places`);
   await offline.page.route('**/collections/**', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not_found","message":"no route"}' }));
+  await offline.page.route('**/api/geocode**', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: '{"error":"not_found","message":"no route"}' }));
   await offline.page.locator('input[data-search]').fill('淮安');
   await offline.page.locator('input[data-search]').press('Enter');
   await offline.page.locator('.search-results button[data-layer="basemap_places"]', { hasText: '淮安' }).waitFor();

@@ -26,6 +26,8 @@ import { bulkhead } from './protection/bulkhead.ts';
 import { operatorToken } from './protection/operator.ts';
 import { rateLimits } from './protection/rate-limit.ts';
 import { featureRoutes } from './routes/features.ts';
+import { geocodeRoutes } from './routes/geocode.ts';
+import { downloadRoutes } from './routes/download.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { ogcTileRoutes } from './routes/ogc-tiles.ts';
 import { operationRoutes } from './routes/operations.ts';
@@ -90,7 +92,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
         return config.corsOrigins.includes(origin) ? origin : '';
       },
       allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type', 'X-CSRF-Token'],
-      exposeHeaders: ['ETag'],
+      exposeHeaders: ['ETag', 'Content-Crs', 'Content-Disposition'],
       maxAge: 3600,
     }),
   );
@@ -111,6 +113,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   ogcRoutes(router, { layers: features, run, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   ogcTileRoutes(router, { ...tileDeps, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   featureRoutes(router, features, run, { maxVertices: config.QUERY_MAX_VERTICES, maxAreaKm2: config.QUERY_MAX_AREA_KM2 });
+  geocodeRoutes(router, features, run);
+  downloadRoutes(router, features, run);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });

@@ -2,6 +2,7 @@ import { THEME_ORDER, type CatalogLayer } from '../catalog.ts';
 import { local, onLang, t } from '../i18n.ts';
 import type { LayerState } from '../map/style.ts';
 import { fill, h } from './dom.ts';
+import { downloadMenu } from './download-menu.ts';
 
 /**
  * The layer panel: the catalog grouped by theme (城市管理, 规划, 人防, 环保, 车辆, 底图), a switch per theme and
@@ -125,6 +126,7 @@ export class LayerPanel {
       h('div', { class: 'layer-head' }, box, h('label', { for: box.id, title: description || undefined }, title)),
       h('div', { class: 'layer-opacity' }, h('span', { 'aria-hidden': 'true' }, words.opacity), slider),
       layer.legend.length ? this.legend(layer) : null,
+      downloadMenu(layer),
     );
   }
 

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Expr } from './cql2/ast.ts';
+import { inCrs, type OutputCrs } from './crs.ts';
 import { compileFor } from './filter.ts';
 import type { FeatureTable } from './table.ts';
 
@@ -9,6 +10,8 @@ const { escapeIdentifier: ident } = pg;
 export interface Selection {
   /** [west, south, east, north] in degrees. */
   bbox: readonly [number, number, number, number] | null;
+  /** The CRS the bbox is in (Part 2 bbox-crs), its numbers already west, south, east, north; null = CRS84. */
+  bboxCrs?: OutputCrs | null;
   /** `datetime=`: bounds as RFC 3339 date or date-time text; a date-only end includes its whole day. */
   datetime: { start: string | null; end: string | null; instant: boolean } | null;
   filter: Expr | null;
@@ -23,6 +26,8 @@ export interface Page {
   offset: number;
   /** Rows to fetch: the page size plus one, which tells whether there is a next page. */
   fetch: number;
+  /** The CRS of the coordinates (Part 2 crs=); null = CRS84. */
+  crs?: OutputCrs | null;
 }
 
 export interface Query {
@@ -31,7 +36,7 @@ export interface Query {
 }
 
 /** Bind parameters in order: add() returns the placeholder with its cast. */
-class Params {
+export class Params {
   readonly values: unknown[] = [];
   add(value: unknown, cast: string): string {
     this.values.push(value);
@@ -57,7 +62,7 @@ export function itemsQuery(table: FeatureTable, sel: Selection, page: Page): Que
   const sql = `-- items of layer ${table.id}
 SELECT string_agg(f.feature, ',' ORDER BY ${keys.map((k, i) => `f.o${i}${k.dir}`).join(', ')}) AS features, count(*)::int AS fetched
 FROM (
-  SELECT ${table.featureJson(page.properties)} AS feature, ${keys.map((k, i) => `${k.sql} AS o${i}`).join(', ')}
+  SELECT ${page.crs ? table.featureJson(page.properties, inCrs(table.geometry, page.crs, 'crs'), page.crs.digits) : table.featureJson(page.properties)} AS feature, ${keys.map((k, i) => `${k.sql} AS o${i}`).join(', ')}
   FROM ${table.from} AS t
   WHERE ${where.length ? where.join('\n    AND ') : 'TRUE'}
   ORDER BY ${keys.map((k) => `${k.sql}${k.dir}`).join(', ')}
@@ -77,23 +82,29 @@ export function countQuery(table: FeatureTable, sel: Selection): Query {
 }
 
 /** One feature by id. */
-export function itemQuery(table: FeatureTable, id: string): Query {
+export function itemQuery(table: FeatureTable, id: string, crs: OutputCrs): Query {
   const p = new Params();
   const byId = `${table.idSql} = ${p.add(id, 'int8')}`;
   const scoped = table.scopes ? table.scopeSql(p.add(table.scopes, 'text[]')) : null;
   return {
-    sql: `-- feature of layer ${table.id}\nSELECT ${table.featureJson(table.propertyNames)} AS feature FROM ${table.from} AS t WHERE ${byId}${scoped ? ` AND ${scoped}` : ''}`,
+    sql: `-- feature of layer ${table.id}\nSELECT ${table.featureJson(table.propertyNames, inCrs(table.geometry, crs, 'crs'), crs.digits)} AS feature FROM ${table.from} AS t WHERE ${byId}${scoped ? ` AND ${scoped}` : ''}`,
     params: p.values,
   };
 }
 
-function conditions(table: FeatureTable, sel: Selection, p: Params): string[] {
+export function conditions(table: FeatureTable, sel: Selection, p: Params): string[] {
   const where: string[] = [];
   const scoped = table.scopes ? table.scopeSql(p.add(table.scopes, 'text[]')) : null;
   if (scoped) where.push(scoped);
   if (sel.bbox) {
     const [w, s, e, n] = sel.bbox.map((v) => p.add(v, 'float8'));
-    where.push(table.intersects(`ST_MakeEnvelope(${w}, ${s}, ${e}, ${n}, 4326)`));
+    const srid = sel.bboxCrs?.srid ?? 4326;
+    // A box in another CRS is the box of that CRS: densified, then transformed (its straight edges bend in WGS84).
+    const box =
+      srid === 4326
+        ? `ST_MakeEnvelope(${w}, ${s}, ${e}, ${n}, 4326)`
+        : `ST_Transform(ST_Segmentize(ST_MakeEnvelope(${w}, ${s}, ${e}, ${n}, ${srid}), greatest(${e} - ${w}, ${n} - ${s}) / 64), 4326)`;
+    where.push(table.intersects(box));
   }
   if (sel.datetime && table.info.timeColumn) where.push(...timeConditions(`t.${ident(table.info.timeColumn)}`, sel.datetime, p));
   if (sel.filter) {

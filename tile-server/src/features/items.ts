@@ -1,6 +1,7 @@
 import type { QueryRunner } from '../db/query.ts';
 import { HttpError, badRequest } from '../errors.ts';
 import { statementName } from '../sources/statements.ts';
+import { DEFAULT_CRS, parseCrs, type OutputCrs } from './crs.ts';
 import { filterFromQuery } from './filter.ts';
 import { countQuery, itemQuery, itemsQuery, type Page, type Query, type Selection } from './items-sql.ts';
 import * as param from './params.ts';
@@ -14,6 +15,7 @@ const MAX_OFFSET = 1_000_000_000;
 export const ITEMS_PARAMETERS = [
   'bbox',
   'bbox-crs',
+  'crs',
   'limit',
   'offset',
   'cursor',
@@ -32,6 +34,8 @@ export interface ItemsRequest {
   selection: Selection;
   page: Page;
   limit: number;
+  /** Part 2: the CRS of the answer's coordinates (Content-Crs). */
+  crs: OutputCrs;
   /** Count the matches (numberMatched=true); otherwise numberMatched is given only when it is known for free. */
   count: boolean;
 }
@@ -42,11 +46,7 @@ export function parseItemsRequest(table: FeatureTable, query: Record<string, unk
   const get = (name: string) => param.single(query, name);
   const f = get('f');
   if (f !== undefined && f !== 'json' && f !== 'geojson') throw badRequest('invalid_parameter', 'f: only json (GeoJSON) is offered');
-  const crs = get('bbox-crs');
-  if (crs !== undefined && crs !== 'http://www.opengis.net/def/crs/OGC/1.3/CRS84')
-    throw badRequest('invalid_parameter', 'bbox-crs: only http://www.opengis.net/def/crs/OGC/1.3/CRS84 is supported');
-
-  const bboxText = get('bbox');
+  const crs = parseCrs('crs', get('crs'));
   const limitText = get('limit');
   // OGC: a limit above the maximum is not an error; the maximum is used.
   const limit = limitText === undefined ? DEFAULT_LIMIT : Math.min(MAX_LIMIT, param.integer('limit', limitText, 1, 2 ** 31));
@@ -55,25 +55,55 @@ export function parseItemsRequest(table: FeatureTable, query: Record<string, unk
   const cursor = get('cursor');
   if (cursor !== undefined && (offset > 0 || sortby.length || !table.idSql))
     throw badRequest('invalid_parameter', 'cursor: only for pages in id order, without offset or sortby');
-  const propertiesText = get('properties');
-  const properties =
-    propertiesText === undefined ? table.propertyNames : param.names('properties', propertiesText, (n) => table.propertyNames.includes(n), 200);
-  const datetimeText = get('datetime');
-  if (datetimeText !== undefined && !table.info.timeColumn)
-    throw badRequest('invalid_parameter', `datetime: layer "${table.id}" has no time column to filter on`);
   const count = get('numberMatched');
   if (count !== undefined && count !== 'true' && count !== 'false') throw badRequest('invalid_parameter', 'numberMatched must be true or false');
 
   return {
-    selection: {
-      bbox: bboxText === undefined ? null : param.bbox(bboxText),
-      datetime: datetimeText === undefined ? null : param.datetime(datetimeText),
-      filter: filterFromQuery(query)?.ast ?? null,
-    },
-    page: { properties, sortby, after: cursor === undefined ? null : param.decodeCursor(cursor), offset, fetch: limit + 1 },
+    selection: parseSelection(table, query),
+    page: { properties: parseProperties(table, query), sortby, after: cursor === undefined ? null : param.decodeCursor(cursor), offset, fetch: limit + 1, crs },
     limit,
+    crs,
     count: count === 'true',
   };
+}
+
+/** `properties=a,b`: the exposed properties to return, in the given order; all by default. */
+export function parseProperties(table: FeatureTable, query: Record<string, unknown>): string[] {
+  const text = param.single(query, 'properties');
+  return text === undefined ? table.propertyNames : param.names('properties', text, (n) => table.propertyNames.includes(n), 200);
+}
+
+/** What narrows the layer: bbox (in bbox-crs), datetime, filter. Shared by items and downloads. */
+export function parseSelection(table: FeatureTable, query: Record<string, unknown>): Selection {
+  const get = (name: string) => param.single(query, name);
+  const datetimeText = get('datetime');
+  if (datetimeText !== undefined && !table.info.timeColumn)
+    throw badRequest('invalid_parameter', `datetime: layer "${table.id}" has no time column to filter on`);
+  const bboxText = get('bbox');
+  const bboxCrs = parseCrs('bbox-crs', get('bbox-crs'));
+  return {
+    bbox: bboxText === undefined ? null : bboxIn(bboxText, bboxCrs),
+    bboxCrs: bboxCrs.uri === DEFAULT_CRS.uri ? null : bboxCrs,
+    datetime: datetimeText === undefined ? null : param.datetime(datetimeText),
+    filter: filterFromQuery(query)?.ast ?? null,
+  };
+}
+
+/**
+ * A bbox in its CRS's axis order (Part 2): CRS84 is lon,lat; EPSG:4326 and 4490 lat,lon; EPSG:4549 northing,
+ * easting. Returned as west, south, east, north (or the projected equivalent).
+ */
+function bboxIn(text: string, crs: OutputCrs): [number, number, number, number] {
+  if (crs.uri === DEFAULT_CRS.uri) return param.bbox(text);
+  const parts = text.split(',');
+  if (parts.length !== 4) throw badRequest('invalid_parameter', `bbox must be 4 numbers in ${crs.label}`);
+  const n = parts.map((v, i) => param.number(`bbox value ${i + 1}`, v, -1e8, 1e8)) as [number, number, number, number];
+  const [w, s, e, north] = crs.northFirst ? [n[1], n[0], n[3], n[2]] : n;
+  if (s > north || w > e) throw badRequest('invalid_parameter', `bbox: the lower corner comes first, in the axis order of ${crs.label}${crs.northFirst ? ' (north, east)' : ''}`);
+  if (crs.srid === 4549 && (w < 0 || e > 1_000_000 || s < 0 || north > 10_000_000))
+    throw badRequest('invalid_parameter', `bbox: eastings of ${crs.label} lie between 0 and 1,000,000 m; give northing, easting, northing, easting`);
+  if (crs.srid !== 4549 && (w < -180 || e > 180 || s < -90 || north > 90)) throw badRequest('invalid_parameter', 'bbox is outside -90,-180,90,180');
+  return [w, s, e, north];
 }
 
 /** `sortby=name,-value` (OGC API - Features Part 8): queryable properties, + ascending (default), - descending. */
@@ -132,8 +162,8 @@ function lastId(features: string): string {
 }
 
 /** One feature's GeoJSON text, or null. */
-export async function fetchItem(table: FeatureTable, id: string, run: QueryRunner, signal?: AbortSignal): Promise<string | null> {
-  const rows = await execute(table, 'item', itemQuery(table, id), run, signal);
+export async function fetchItem(table: FeatureTable, id: string, run: QueryRunner, signal?: AbortSignal, crs: OutputCrs = DEFAULT_CRS): Promise<string | null> {
+  const rows = await execute(table, 'item', itemQuery(table, id, crs), run, signal);
   return (rows[0]?.[0] as string | undefined) ?? null;
 }
 

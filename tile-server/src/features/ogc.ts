@@ -1,5 +1,6 @@
 import type { LonLatBox } from '../tiles/coords.ts';
 import type { ValueType } from './cql2/compile.ts';
+import { OUTPUT_CRS } from './crs.ts';
 import type { FeatureTable } from './table.ts';
 
 /** The documents of OGC API - Features (and Tiles) that describe the service: landing page, conformance, collections. */
@@ -11,6 +12,8 @@ export const GEOJSON = 'application/geo+json';
 export const CONFORMANCE = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
+  // Part 2: crs= and bbox-crs= on items (features/crs.ts), checked in test/downloads.test.ts.
+  'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs',
   'http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables',
   'http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter',
   'http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter',
@@ -67,7 +70,7 @@ export function collectionDocument(t: FeatureTable, bounds: LonLatBox | null, hr
     itemType: 'feature',
     geometryType: m.geometryType,
     ...(bounds ? { extent: { spatial: { bbox: [bounds.map((v) => Math.round(v * 1e6) / 1e6)], crs: CRS84 } } } : {}),
-    crs: [CRS84],
+    crs: OUTPUT_CRS.map((c) => c.uri),
     storageCrs: `http://www.opengis.net/def/crs/EPSG/0/${t.info.srid}`,
     timeColumn: t.info.timeColumn ?? undefined,
     links: [

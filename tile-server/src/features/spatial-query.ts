@@ -115,13 +115,61 @@ function summed(t: FeatureTable): string[] {
     .map((q) => q.name);
 }
 
+/** What of a layer's geometry is measured inside the area: polygons by area, lines by length, points not at all. */
+function measures(t: FeatureTable): { area: boolean; length: boolean } {
+  const type = t.meta.geometryType.toUpperCase();
+  if (/POINT$/.test(type)) return { area: false, length: false };
+  if (/POLYGON$/.test(type)) return { area: true, length: false };
+  if (/LINESTRING$/.test(type)) return { area: false, length: true };
+  return { area: true, length: true };
+}
+
+/**
+ * The class a layer's features are broken down by: its exposed `class_code` (用地分类, 控规 用地性质, 部件 classes),
+ * named by `class_name` and coloured by `color` where the layer exposes them (the land-use style draws that colour).
+ */
+function classOf(t: FeatureTable): { code: string; name: string | null; color: string | null } | null {
+  const has = (n: string) => t.propertyNames.includes(n) && t.queryable(n)?.type === 'string';
+  if (!has('class_code')) return null;
+  return { code: t.queryable('class_code')!.sql, name: has('class_name') ? t.queryable('class_name')!.sql : null, color: has('color') ? t.queryable('color')!.sql : null };
+}
+
+/**
+ * The part of each feature inside the area, in WGS84 (a feature wholly inside is itself, the common case is
+ * cheap), measured on the spheroid: what a planner means by "the land use inside what I drew".
+ */
+function clippedSql(t: FeatureTable): { area: string; length: string } {
+  const inside = `(CASE WHEN ST_CoveredBy(${t.geometry}, ${AREA}) THEN ${t.geometry} ELSE ST_Intersection(${t.geometry}, ${AREA}) END)`;
+  return { area: `ST_Area(${inside}::geography)`, length: `ST_Length(${inside}::geography)` };
+}
+
 function statsSql(t: FeatureTable): string {
   const sums = summed(t).map((name) => `sum(${t.queryable(name)!.sql})::float8`);
+  const m = measures(t);
+  const clipped = clippedSql(t);
+  const measured = [...(m.area ? [`sum(${clipped.area})::float8`] : []), ...(m.length ? [`sum(${clipped.length})::float8`] : [])];
   const scoped = t.scopeSql('$3');
   return `-- spatial query statistics on layer ${t.id}: $1 GeoJSON, $2 buffer (m)${scoped ? ', $3 scopes' : ''}
-SELECT count(*)::int8${sums.map((s) => `, ${s}`).join('')}
+SELECT count(*)::int8${[...sums, ...measured].map((s) => `, ${s}`).join('')}
 FROM ${t.from} AS t
 WHERE ${t.intersects(AREA)}${scoped ? `\n  AND ${scoped}` : ''}`;
+}
+
+/** Per class: count and the clipped area or length, largest first. */
+function classesSql(t: FeatureTable): string | null {
+  const k = classOf(t);
+  if (!k) return null;
+  const m = measures(t);
+  const clipped = clippedSql(t);
+  const scoped = t.scopeSql('$3');
+  return `-- spatial query classes on layer ${t.id}: $1 GeoJSON, $2 buffer (m)${scoped ? ', $3 scopes' : ''}
+SELECT ${k.code} AS code, ${k.name ? `min(${k.name})` : 'NULL::text'} AS name, ${k.color ? `min(${k.color})` : 'NULL::text'} AS color, count(*)::int8,
+       ${m.area ? `sum(${clipped.area})::float8` : 'NULL::float8'}, ${m.length ? `sum(${clipped.length})::float8` : 'NULL::float8'}
+FROM ${t.from} AS t
+WHERE ${t.intersects(AREA)}${scoped ? `\n  AND ${scoped}` : ''}
+GROUP BY 1
+ORDER BY 5 DESC NULLS LAST, 6 DESC NULLS LAST, 4 DESC, 1
+LIMIT 200`;
 }
 
 function featuresSql(t: FeatureTable): string {
@@ -150,18 +198,40 @@ export async function runSpatialQuery(q: SpatialQuery, run: QueryRunner, signal?
   return `${head.slice(0, -1)},"layers":[${layers.join(',')}]}`;
 }
 
-/** One layer's answer: `{ layer, title, count, sums, truncated, features: FeatureCollection }` as JSON text. */
+/**
+ * One layer's answer: `{ layer, title, count, sums, clippedAreaM2 | clippedLengthM, classes, truncated, features }`
+ * as JSON text. `sums` add up whole features (an additive property cannot be split); the clipped figures and the
+ * classes measure only the part inside the area.
+ */
 async function layerResult(t: FeatureTable, q: SpatialQuery, run: QueryRunner, signal?: AbortSignal): Promise<string> {
   const stats = statsSql(t);
   const list = featuresSql(t);
   const scopes = t.scopes ? [t.scopes] : [];
-  const [[row], features] = await Promise.all([
+  const classes = classesSql(t);
+  const [[row], features, classRows] = await Promise.all([
     run.prepared(statementName(`query:${t.id}`, stats), stats, [q.geometry, q.buffer, ...scopes], signal),
     q.limit > 0 ? run.prepared(statementName(`query:${t.id}`, list), list, [q.geometry, q.buffer, q.limit, ...scopes], signal) : [],
+    classes ? run.prepared(statementName(`query:${t.id}`, classes), classes, [q.geometry, q.buffer, ...scopes], signal) : null,
   ]);
   const count = Number(row![0]);
-  const sums = Object.fromEntries(summed(t).map((name, i) => [name, row![i + 1] === null ? 0 : Number(row![i + 1])]));
-  const head = JSON.stringify({ layer: t.id, title: t.meta.title, count, sums, truncated: count > features.length });
+  const names = summed(t);
+  const sums = Object.fromEntries(names.map((name, i) => [name, row![i + 1] === null ? 0 : Number(row![i + 1])]));
+  const m = measures(t);
+  const round = (v: unknown) => (v === null ? 0 : Math.round(Number(v) * 10) / 10);
+  let at = names.length + 1;
+  const clipped = {
+    ...(m.area ? { clippedAreaM2: round(row![at++]) } : {}),
+    ...(m.length ? { clippedLengthM: round(row![at++]) } : {}),
+  };
+  const classList = classRows?.map(([code, name, color, n, area, length]) => ({
+    code,
+    name,
+    color,
+    count: Number(n),
+    ...(m.area ? { areaM2: round(area) } : {}),
+    ...(m.length ? { lengthM: round(length) } : {}),
+  }));
+  const head = JSON.stringify({ layer: t.id, title: t.meta.title, count, sums, ...clipped, ...(classList ? { classes: classList } : {}), truncated: count > features.length });
   const texts = features.map((r) => r[0] as string).join(',');
   return `${head.slice(0, -1)},"features":{"type":"FeatureCollection","numberReturned":${features.length},"features":[${texts}]}}`;
 }

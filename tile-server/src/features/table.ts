@@ -125,14 +125,14 @@ export class FeatureTable implements FilterTarget {
    * to_json's. Keys are JSON-encoded here and SQL-quoted, so any column name is safe. `,{"type":"Feature",` can
    * only occur between features (inside a JSON string its quotes would be escaped): items.ts relies on it.
    */
-  featureJson(properties: readonly string[]): string {
+  featureJson(properties: readonly string[], geometry = this.geometry, digits = 9): string {
     const types = new Map(this.info.columns.map((c) => [c.name, c.type]));
     const pieces: string[] = [
       this.idSql ? `'{"type":"Feature","id":'` : `'{"type":"Feature"'`,
       ...(this.idSql ? [this.idSql] : []),
-      // Options 0: no "crs" member (RFC 7946); the geometry is always WGS84.
+      // Options 0: no "crs" member (RFC 7946); WGS84 unless Part 2's crs= asked for another (Content-Crs says which).
       `',"geometry":'`,
-      `coalesce(ST_AsGeoJSON(${this.geometry}, 9, 0), 'null')`,
+      `coalesce(ST_AsGeoJSON(${geometry}, ${digits}, 0), 'null')`,
     ];
     properties.forEach((name, i) => {
       const column = `t.${ident(name)}`;

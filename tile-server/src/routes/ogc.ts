@@ -6,7 +6,8 @@ import { notFound } from '../errors.ts';
 import { fetchItem, fetchItems, parseItemsRequest } from '../features/items.ts';
 import type { FeatureLayers } from '../features/layers.ts';
 import { CONFORMANCE, GEOJSON, collectionDocument, landingPage, queryablesDocument, type Href, type Link } from '../features/ogc.ts';
-import { encodeCursor, isInt8, onlyKnown } from '../features/params.ts';
+import { parseCrs } from '../features/crs.ts';
+import { encodeCursor, isInt8, onlyKnown, single } from '../features/params.ts';
 import { baseUrl, type BoundsCache } from './tilejson.ts';
 import { clientGone } from './tiles.ts';
 
@@ -108,6 +109,7 @@ export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
       links,
     });
     ctx.set('Cache-Control', 'no-cache');
+    ctx.set('Content-Crs', `<${request.crs.uri}>`);
     ctx.type = GEOJSON;
     // As bytes: the head may hold Chinese (two-byte) text, and a string joined with it would make node re-encode
     // the whole page slowly; the features text from PostgreSQL converts to UTF-8 on its own fast path.
@@ -117,9 +119,10 @@ export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
   router.get(at('/collections/:layer/items/:id'), async (ctx) => {
     ctx.state.route = 'item';
     const t = deps.layers.get(ctx.params.layer!, ctx.state.principal);
-    onlyKnown(ctx.query, ['f', 'key']);
+    onlyKnown(ctx.query, ['f', 'key', 'crs']);
+    const crs = parseCrs('crs', single(ctx.query, 'crs'));
     const id = ctx.params.id!;
-    const feature = t.idSql && isInt8(id) ? await fetchItem(t, id, deps.run, clientGone(ctx)) : null;
+    const feature = t.idSql && isInt8(id) ? await fetchItem(t, id, deps.run, clientGone(ctx), crs) : null;
     if (feature === null) throw notFound('unknown_feature', `no feature "${id.slice(0, 40)}" in ${t.id}`);
     const h = href(ctx);
     const links = JSON.stringify([
@@ -127,6 +130,7 @@ export function ogcRoutes(router: Router<AppState>, deps: OgcDeps): void {
       { href: h(`/collections/${t.id}`), rel: 'collection', type: 'application/json' },
     ]);
     ctx.set('Cache-Control', 'no-cache');
+    ctx.set('Content-Crs', `<${crs.uri}>`);
     ctx.type = GEOJSON;
     ctx.body = `${feature.slice(0, -1)},"links":${links}}`;
   });
