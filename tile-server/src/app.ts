@@ -15,6 +15,7 @@ import type { LayerRegistry } from './registry/registry.ts';
 import { analysesRoutes } from './routes/analyses.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { importRoutes } from './routes/imports.ts';
+import { legendRoutes } from './routes/legend.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
 import { featureRoutes } from './routes/features.ts';
 import { ogcRoutes } from './routes/ogc.ts';
@@ -94,6 +95,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   ogcTileRoutes(router, { ...tileDeps, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   featureRoutes(router, features, run);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
+  legendRoutes(router, { registry: deps.registry, layers: features, run });
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
   if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB);
