@@ -96,7 +96,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   featureRoutes(router, features, run);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   legendRoutes(router, { registry: deps.registry, layers: features, run });
-  styleRoutes(router, deps.registry, config.PUBLIC_URL);
+  styleRoutes(router, deps.registry, config.PUBLIC_URL, config.BASEMAP_RASTER_TILES ? { tiles: config.BASEMAP_RASTER_TILES, attribution: config.BASEMAP_RASTER_ATTRIBUTION } : undefined);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
   if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);

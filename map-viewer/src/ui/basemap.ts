@@ -6,9 +6,9 @@ import { h } from './dom.ts';
 
 /**
  * The base-map switcher: the platform's vector base map, a plain grey (the themes alone, for a report), or
- * imagery when the city configures a local raster source (a style source whose metadata says
- * `"citybase:basemap": "raster"`, served by a host the page may load from; none by default, so the page never
- * asks another host for tiles).
+ * imagery when the city configures a local raster source (BASEMAP_RASTER_TILES: a raster style layer whose
+ * metadata says `"citybase:basemap": "raster"`, on this server's host; none by default, so the page never asks
+ * another host for tiles).
  */
 export type BaseMap = 'vector' | 'grey' | 'raster';
 const GREY = '#D9DCE0';
@@ -32,7 +32,7 @@ export class BaseMapSwitcher {
   constructor(private readonly deps: BaseMapDeps) {
     const style = deps.style;
     this.background = (style.layers.find((l) => l.id === 'background') as { paint?: Record<string, unknown> } | undefined)?.paint?.['background-color'];
-    this.raster = (style.layers ?? []).filter((l) => l.type === 'raster' && 'source' in l && (style.sources[l.source] as { metadata?: Record<string, unknown> } | undefined)?.metadata?.['citybase:basemap'] === 'raster').map((l) => l.id);
+    this.raster = style.layers.filter((l) => l.type === 'raster' && (l as { metadata?: Record<string, unknown> }).metadata?.['citybase:basemap'] === 'raster').map((l) => l.id);
   }
 
   choose(next: BaseMap): void {
