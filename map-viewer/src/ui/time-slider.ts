@@ -1,6 +1,6 @@
 import { getJson } from '../api.ts';
 import type { CatalogLayer } from '../catalog.ts';
-import { t } from '../i18n.ts';
+import { local, t } from '../i18n.ts';
 import type { LayerFilters } from '../map/layer-filters.ts';
 import { h } from './dom.ts';
 
@@ -82,7 +82,7 @@ export function timeSlider(layer: CatalogLayer, filters: LayerFilters, column: s
     };
     const select = h(
       'select',
-      { 'aria-label': `${words.timeWindow}: ${layer.title.zh}`, 'data-time-period': layer.id, onchange: (e: Event) => ((state.period = (e.target as HTMLSelectElement).value), apply()) },
+      { 'aria-label': `${words.timeWindow}: ${local(layer.title)}`, 'data-time-period': layer.id, onchange: (e: Event) => ((state.period = (e.target as HTMLSelectElement).value), apply()) },
       ...PERIODS.map(([p]) => h('option', { value: p }, { all: words.timeAll, day: words.timeDay, week: words.timeWeek, month: words.timeMonth }[p])),
     );
     const slider = h('input', {
@@ -91,7 +91,7 @@ export function timeSlider(layer: CatalogLayer, filters: LayerFilters, column: s
       max: days,
       step: 1,
       value: state.end,
-      'aria-label': `${words.time}: ${layer.title.zh}`,
+      'aria-label': `${words.time}: ${local(layer.title)}`,
       'data-time-end': layer.id,
       onchange: (e: Event) => ((state.end = Number((e.target as HTMLInputElement).value)), apply()),
     });
