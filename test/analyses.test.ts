@@ -41,6 +41,7 @@ test('GET /api/env/aqi: the standard by name or by the date it was in force', as
     category: '轻度污染',
     color: '#FF7E00',
     primary_pollutants: ['pm2_5_24h'],
+    primary_pollutants_named: [{ parameter: 'pm2_5_24h', name: 'PM₂.₅', label: '颗粒物(PM2.5) 24小时平均', unit: 'µg/m³' }],
     exceeding: ['pm2_5_24h'],
     iaqi: { pm2_5_24h: 114 },
     standard: 'HJ633-2026',
@@ -52,7 +53,9 @@ test('GET /api/env/aqi: the standard by name or by the date it was in force', as
   const today = standardInForce(new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10));
   t.is((await get('/api/env/aqi?pm10_24h=20')).body.standard, today);
   const low = await get('/api/env/aqi?standard=HJ633-2012&pm10_24h=20&so2_24h=10&co_24h=0.4');
-  t.like(low.body, { aqi: 20, level: 1, category: '优', color: '#00E400', primary_pollutants: [] });
+  t.like(low.body, { aqi: 20, level: 1, category: '优', color: '#00E400', primary_pollutants: [], primary_pollutants_named: [] });
+  const ozone = await get('/api/env/aqi?standard=HJ633-2012&o3_8h=300&no2_24h=100');
+  t.deepEqual(ozone.body.primary_pollutants_named.map((p: { name: string }) => p.name), ['O₃'], 'names as the bureau writes them');
   const fallback = await get('/api/env/aqi?standard=HJ633-2012&so2_1h=900&so2_24h=100');
   t.deepEqual(fallback.body.iaqi, { so2_24h: 75 });
   t.is(fallback.body.notes.length, 1);

@@ -237,7 +237,7 @@ test.serial('an air station popup charts its last 72 hourly AQI readings', async
   await chart.waitFor();
   await chart.locator('canvas').waitFor();
   await screenshot(page, 'viewer-aqi-chart');
-  t.is(await page.locator('.identify tr[data-property="name"] td').textContent(), station!.name);
+  t.is(await page.locator('.identify .station-name').textContent(), station!.name);
   t.is(Number(await chart.getAttribute('data-points')), station!.n);
   t.deepEqual(errors, []);
   await page.context().close();

@@ -226,7 +226,8 @@ test.serial('controls are reachable by keyboard with a visible focus, and the pa
   const { page } = await openViewer(browser, `${server.url}/#map=9/33.5/119&layers=basemap_prefecture`);
   // Tab from the top of the page until the places switch has focus, then switch it with the space bar.
   let focused = '';
-  for (let i = 0; i < 60 && focused !== 'layer-basemap_places'; i++) {
+  // The base map is the panel's last theme: past every layer's opacity, filter, table and legend controls.
+  for (let i = 0; i < 400 && focused !== 'layer-basemap_places'; i++) {
     await page.keyboard.press('Tab');
     focused = await page.evaluate(() => document.activeElement?.id ?? '');
   }

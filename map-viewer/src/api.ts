@@ -1,11 +1,15 @@
+import { sessionKey } from './session-key.ts';
+import { serviceState } from './ui/service-state.ts';
+
 /**
  * The viewer talks only to the server it was loaded from, with relative URLs (it may sit behind a proxy under
- * a path prefix). An API key given to the page (`?key=…`) is carried on every request, as the server does in
- * its own TileJSON and catalog URLs.
+ * a path prefix). An API key given to the page (`?key=…`, taken out of the address bar on load and kept for
+ * the tab's session: session-key.ts) is carried on every request, as the server does in its own TileJSON and
+ * catalog URLs.
  */
 import { writeHeaders } from './session.ts';
 
-const pageKey = () => new URLSearchParams(location.search).get('key');
+const pageKey = sessionKey;
 
 export interface ApiResult<T> {
   status: number;
@@ -24,7 +28,15 @@ export function apiUrl(path: string, params: Record<string, string | number> = {
 }
 
 async function send<T>(url: string, init: RequestInit): Promise<ApiResult<T>> {
-  const res = await fetch(url, { ...init, headers: { Accept: 'application/json', ...init.headers } });
+  let res: Response;
+  try {
+    res = await fetch(url, { ...init, headers: { Accept: 'application/json', ...init.headers } });
+  } catch (err) {
+    if ((err as Error).name !== 'AbortError') serviceState.failed();
+    throw err;
+  }
+  // 502–504: the server (or its database, or the proxy before it) is down for now; the banner says so.
+  if (res.status >= 502 && res.status <= 504) serviceState.failed();
   const text = await res.text();
   let body: unknown = null;
   try {

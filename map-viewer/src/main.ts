@@ -1,4 +1,5 @@
 import './styles.css';
+import { shareableUrl } from './session-key.ts';
 import { getJson, notThereYet } from './api.ts';
 import { loadCatalog, type CatalogLayer } from './catalog.ts';
 import { lang, onLang, setLang, t } from './i18n.ts';
@@ -7,6 +8,7 @@ import { maplibre } from './map/maplibre.ts';
 import { buildStyle, defaultVisible, scaledPaint, type LayerState } from './map/style.ts';
 import { areaQueryTool } from './tools/area-query.ts';
 import { exportTool } from './tools/export-png.ts';
+import { printTool } from './tools/print.ts';
 import { measureTool } from './tools/measure.ts';
 import { ToolHost } from './tools/tool-host.ts';
 import { showAccount } from './ui/account.ts';
@@ -15,7 +17,17 @@ import { h } from './ui/dom.ts';
 import { enableIdentify } from './ui/identify.ts';
 import { LayerPanel } from './ui/layer-panel.ts';
 import { enableSearch } from './ui/search.ts';
+import { showLoading } from './ui/loading.ts';
+import { serviceState } from './ui/service-state.ts';
 import { readLayers, writeLayers } from './url-state.ts';
+import { LayerFilters } from './map/layer-filters.ts';
+import { applyOrder } from './map/order.ts';
+import { AttributeTable } from './ui/attribute-table.ts';
+import { BaseMapSwitcher } from './ui/basemap.ts';
+import { bookmarksSection } from './ui/bookmarks.ts';
+import { filterBuilder } from './ui/filter-builder.ts';
+import { Legends } from './ui/legend.ts';
+import { layersWithTime, timeSlider } from './ui/time-slider.ts';
 
 /**
  * The map viewer: the catalog (`GET /layers`) → the style → the map, then the panel, the click popup, the
@@ -53,17 +65,32 @@ function chrome(): void {
   const toggle = byId<HTMLButtonElement>('panel-toggle');
   const panel = byId('panel');
   const narrow = matchMedia('(max-width: 900px)');
+  // On a tablet or phone the panel is a drawer over the map; a tap beside it (on the scrim) closes it and
+  // does not reach the map, so it never identifies by accident.
+  const scrim = byId('scrim');
   const setOpen = (open: boolean) => {
     panel.hidden = !open;
+    scrim.hidden = !(open && narrow.matches);
     toggle.setAttribute('aria-expanded', String(open));
     toggle.setAttribute('aria-label', open ? t().hidePanel : t().showPanel);
   };
   setOpen(!narrow.matches);
   toggle.addEventListener('click', () => setOpen(panel.hidden));
+  scrim.addEventListener('click', () => {
+    setOpen(false);
+    toggle.focus();
+  });
+  scrim.setAttribute('aria-label', t().closeDrawer);
+  // The skip link: the first tab stop, straight to the map (where arrows pan and Enter identifies).
+  const skip = byId<HTMLButtonElement>('skip-to-map');
+  skip.addEventListener('click', () => document.querySelector<HTMLElement>('#map canvas')?.focus());
   const langButton = byId<HTMLButtonElement>('lang');
   langButton.addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
   onLang(() => {
-    byId('app-title').textContent = t().appTitle;
+    byId('app-title').querySelector('.title-long')!.textContent = t().appTitle;
+    byId('app-title').querySelector('.title-short')!.textContent = t().appShort;
+    byId('app-title').setAttribute('title', t().appTitle);
+    skip.textContent = t().skipToMap;
     document.title = t().appTitle;
     langButton.textContent = t().switchLang;
     langButton.setAttribute('aria-label', t().switchLangLabel);
@@ -79,6 +106,7 @@ function localizeControls(map: MapLibreMap): void {
     ['.maplibregl-ctrl-zoom-out', 'NavigationControl.ZoomOut'],
     ['.maplibregl-ctrl-compass', 'NavigationControl.ResetBearing'],
     ['.maplibregl-ctrl-attrib-button', 'AttributionControl.ToggleAttribution'],
+    ['.maplibregl-ctrl-geolocate', 'GeolocateControl.FindMyLocation'],
   ];
   for (const [selector, key] of named)
     for (const el of map.getContainer().querySelectorAll(selector)) {
@@ -91,11 +119,15 @@ function localizeControls(map: MapLibreMap): void {
 async function start(): Promise<void> {
   chrome();
   void showAccount(document.querySelector<HTMLElement>('.topbar')!);
+  serviceState.mount(byId('service-banner'));
   let catalog: CatalogLayer[];
   try {
     catalog = await loadCatalog();
   } catch (err) {
     byId('panel').replaceChildren(h('p', { class: 'error', role: 'alert' }, `${t().loadFailed}${(err as Error).message}`));
+    // The server is down or starting: try again when it answers (the banner says so meanwhile).
+    serviceState.failed();
+    serviceState.onRecovered(() => location.reload());
     return;
   }
   performance.mark('citybase:catalog');
@@ -123,9 +155,22 @@ async function start(): Promise<void> {
     map.getContainer().querySelector('.maplibregl-ctrl-attrib')?.classList.remove('maplibregl-compact-show');
   });
   map.addControl(new maplibre.NavigationControl({ visualizePitch: false }), 'top-right');
+  // "Locate me": the device's position (only the browser asks for it; nothing leaves the page).
+  map.addControl(new maplibre.GeolocateControl({ positionOptions: { enableHighAccuracy: true }, fitBoundsOptions: { maxZoom: 16 } }), 'top-right');
   map.addControl(new maplibre.ScaleControl({ unit: 'metric', maxWidth: 120 }), 'bottom-left');
 
   onLang(() => localizeControls(map));
+  showLoading(map, byId('loading'));
+  // A tile that fails with the server or database down: the banner, not 49 console errors; when the server
+  // answers again, the tiles are asked for again and the banner goes.
+  map.on('error', (e) => {
+    const status = (e.error as { status?: number } | undefined)?.status;
+    if (status === undefined || status >= 500 || status === 0) serviceState.failed();
+    else console.warn(`map: ${e.error?.message ?? e}`);
+  });
+  serviceState.onRecovered(() => {
+    for (const id of Object.keys(map.getStyle().sources)) if (map.getSource(id)?.type === 'vector') map.refreshTiles(id);
+  });
 
   const visibleLayers = () => catalog.filter((l) => state.get(l.id)?.visible);
   const apply = (changes: Array<[string, LayerState]>) => {
@@ -141,8 +186,70 @@ async function start(): Promise<void> {
     }
     writeLayers(panel.order(), state);
   };
-  const panel = new LayerPanel(byId('panel'), catalog, state, apply);
+  const filters = new LayerFilters(map, catalogById);
+  const table = new AttributeTable(byId('table-panel'), map, filters);
+  const legends = new Legends(map, built.layersOf, visibleLayers);
+  const openFilters = new Set<string>();
+  let timeColumns = new Map<string, string>();
+  const basemaps = new BaseMapSwitcher({
+    map,
+    style: built.style,
+    catalog,
+    state,
+    defaults: (l) => defaultVisible(l, base),
+    apply,
+    rerender: () => panel.render(),
+  });
+  // The panel lists each theme's layers in drawing order, topmost first, as the style draws them.
+  const position = new Map(built.style.layers.map((l, i) => [l.id, i]));
+  const topOf = (id: string) => Math.max(-1, ...(built.layersOf.get(id) ?? []).map((s) => position.get(s) ?? -1));
+  const panel: LayerPanel = new LayerPanel(byId('panel'), catalog, state, apply, {
+    initialOrder: [...catalog].sort((a, b) => topOf(b.id) - topOf(a.id)).map((l) => l.id),
+    legends,
+    onReorder: (order) => {
+      applyOrder(map, order, built.layersOf);
+      writeLayers(order, state);
+    },
+    layerTools: (layer) => {
+      const words = t();
+      const filtering = openFilters.has(layer.id);
+      return h(
+        'div',
+        { class: 'layer-tools' },
+        h(
+          'div',
+          { class: 'layer-buttons' },
+          h(
+            'button',
+            {
+              type: 'button',
+              'data-filter-toggle': layer.id,
+              'aria-expanded': String(filtering),
+              onclick: () => {
+                if (filtering) openFilters.delete(layer.id);
+                else openFilters.add(layer.id);
+                panel.render();
+              },
+            },
+            filters.get(layer.id, 'where') ? `${words.filter} ●` : words.filter,
+          ),
+          h('button', { type: 'button', 'data-table-open': layer.id, onclick: () => table.open(layer) }, words.table),
+        ),
+        timeSlider(layer, filters, timeColumns.get(layer.id)),
+        filtering ? filterBuilder(layer, filters) : null,
+      );
+    },
+    sections: () => [basemaps.element(), bookmarksSection(() => panel.render())],
+  });
   writeLayers(panel.order(), state);
+  filters.onChange(() => panel.render());
+  // Which layers have a time column (for their sliders): asked once the map has drawn.
+  map.once('idle', () =>
+    void layersWithTime().then((m) => {
+      timeColumns = m;
+      if (m.size) panel.render();
+    }),
+  );
   // A link pasted into the same tab: MapLibre moves the map, this switches the layers.
   addEventListener('hashchange', () => {
     const fromUrl = readLayers();
@@ -152,7 +259,10 @@ async function start(): Promise<void> {
   });
 
   const deps = { map, catalog: catalogById, visibleLayers, styleLayersOf: built.layersOf };
-  const tools = new ToolHost([measureTool(map, 'line'), measureTool(map, 'polygon'), areaQueryTool(deps), exportTool(map)], byId('tool-panel'));
+  const tools = new ToolHost(
+    [measureTool(map, 'line'), measureTool(map, 'polygon'), areaQueryTool(deps), exportTool(map), printTool({ map, visible: visibleLayers, legend: (l) => legends.entries(l) })],
+    byId('tool-panel'),
+  );
   map.addControl(tools, 'top-right');
   enableIdentify({ ...deps, busy: tools.busy });
   showCoordinates(map, byId('coords'));
@@ -168,7 +278,7 @@ async function start(): Promise<void> {
   });
 
   // For tests, benchmarks and a planner's browser console.
-  Object.assign(window, { citybase: { map, catalog, state } });
+  Object.assign(window, { citybase: { map, catalog, state, shareableUrl, filters } });
 }
 
 void start();

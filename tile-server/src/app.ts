@@ -20,6 +20,7 @@ import { auditRoutes } from './routes/audit.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { importRoutes } from './routes/imports.ts';
+import { legendRoutes } from './routes/legend.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
 import { forwardedHeaders } from './protection/forwarded.ts';
 import { bulkhead } from './protection/bulkhead.ts';
@@ -116,7 +117,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   geocodeRoutes(router, features, run);
   downloadRoutes(router, features, run);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
-  styleRoutes(router, deps.registry, config.PUBLIC_URL);
+  legendRoutes(router, { registry: deps.registry, layers: features, run });
+  styleRoutes(router, deps.registry, config.PUBLIC_URL, config.BASEMAP_RASTER_TILES ? { tiles: config.BASEMAP_RASTER_TILES, attribution: config.BASEMAP_RASTER_ATTRIBUTION } : undefined);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
   if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB, deps.pool, direct);
   sessionRoutes(router, deps.identity);

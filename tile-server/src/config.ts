@@ -81,6 +81,16 @@ const schema = z.object({
   /** Vehicle fixes implying more than this speed from their neighbours are dropped as jumps (km/h). */
   IMPORT_MAX_SPEED_KMH: decimal(1).default(180),
   /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
+  /**
+   * The city's own imagery (or 天地图 tiles it mirrors) as an XYZ raster template on this server's host, e.g.
+   * /imagery/{z}/{x}/{y}.jpg served by the reverse proxy: the viewer offers it as a base map. A path, never
+   * another host (the viewer's pages load nothing from elsewhere).
+   */
+  BASEMAP_RASTER_TILES: z
+    .string()
+    .regex(/^\/[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}/, 'a path on this host with {z}, {x} and {y}, e.g. /imagery/{z}/{x}/{y}.jpg')
+    .optional(),
+  BASEMAP_RASTER_ATTRIBUTION: z.string().max(200).optional(),
   DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
   /**
    * Bearer token that opens GET /metrics and the details of GET /health to a monitoring system without an API

@@ -124,7 +124,9 @@ export function buildStyle(catalog: CatalogLayer[], base: StyleSpecification | n
   let layers: LayerSpecification[];
   if (base) {
     // The themes' style: keep its order and look, drop what this caller may not see.
-    layers = base.layers.filter((l) => l.type === 'background' || known.has(catalogIdOf(l) ?? ''));
+    // The city's imagery (BASEMAP_RASTER_TILES) has no catalog layer: it is kept for the base-map switcher.
+    const imagery = (l: LayerSpecification) => (l as { metadata?: Record<string, unknown> }).metadata?.['citybase:basemap'] === 'raster';
+    layers = base.layers.filter((l) => l.type === 'background' || imagery(l) || known.has(catalogIdOf(l) ?? ''));
     for (const l of layers) if ('source' in l && l.source && base.sources[l.source]) sources[l.source] = base.sources[l.source]!;
     const covered = new Set(layers.map(catalogIdOf));
     const extra = catalog.filter((l) => !covered.has(l.id));

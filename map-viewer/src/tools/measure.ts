@@ -3,6 +3,7 @@ import turfLength from '@turf/length';
 import { t } from '../i18n.ts';
 import type { Map as MapLibreMap } from 'maplibre-gl';
 import { fill, formatNumber, h } from '../ui/dom.ts';
+import { usingTouch } from '../ui/input-mode.ts';
 import { Sketch, type Position, type SketchKind } from './sketch.ts';
 import type { Tool } from './tool-host.ts';
 
@@ -26,6 +27,14 @@ export function formatLength(m: number): string {
 export function formatArea(m2: number): string {
   const hectares = `${formatNumber(m2 / 10_000, 2)} ${t().hectares}`;
   return m2 < 1_000_000 ? `${formatNumber(m2, 0)} m² (${hectares})` : `${formatNumber(m2 / 1_000_000, 4)} km² (${hectares})`;
+}
+
+/** The tool's hint for this device: keys for a keyboard, taps and buttons for a touch screen. */
+export function hint(kind: SketchKind): string {
+  const words = t();
+  const touch = usingTouch();
+  if (kind === 'line') return touch ? words.toolHintLineTouch : words.toolHintLine;
+  return touch ? words.toolHintPolygonTouch : words.toolHintPolygon;
 }
 
 /** A result line: the text a planner reads, and the exact value in `data-value` for whoever copies it. */
@@ -53,7 +62,7 @@ export function measureTool(map: MapLibreMap, kind: SketchKind): Tool {
     }
     fill(
       panel,
-      h('p', { class: 'hint' }, kind === 'line' ? words.toolHintLine : words.toolHintPolygon),
+      h('p', { class: 'hint' }, hint(kind)),
       h('div', { class: 'results', 'aria-live': 'polite', 'data-finished': String(finished) }, ...lines),
       h(
         'div',

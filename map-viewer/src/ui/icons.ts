@@ -8,6 +8,7 @@ const paths: Record<string, string> = {
   area: 'M5 8l7-5l7 5l-3 11H8z',
   query: 'M17 5H7l5 7l-5 7h10',
   export: 'M12 4v11M7 10l5 5l5-5M5 20h14',
+  print: 'M7 9V3h10v6M7 17H4v-7h16v7h-3M7 14h10v7H7z',
 };
 
 export function icon(name: keyof typeof paths): SVGSVGElement {

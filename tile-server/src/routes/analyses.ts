@@ -4,7 +4,7 @@ import type { Context } from 'koa';
 import type pg from 'pg';
 import { importReadingsInTransaction, readBody, stationReadings, stations } from '../analyses/air/stations.ts';
 import { ReadingsImportError } from '../analyses/air/readings-import.ts';
-import { AQI_PARAMETERS, AqiInputError, computeAqi, STANDARDS, standardInForce, type AqiInput, type StandardId } from '../analyses/aqi/aqi.ts';
+import { AQI_PARAMETERS, AqiInputError, computeAqi, namedParameters, STANDARDS, standardInForce, type AqiInput, type StandardId } from '../analyses/aqi/aqi.ts';
 import { civilDefenceCoverage, serviceDistance, uncoveredResidential } from '../analyses/civil-defence/coverage.ts';
 import { assessNoise, noiseLimits, noiseZoneAt } from '../analyses/noise/noise.ts';
 import { numberParam, position, queryParams, requireLayers } from '../analyses/params.ts';
@@ -75,7 +75,9 @@ export function analysesRoutes(router: Router<AppState>, deps: AnalysesDeps): vo
       if (v !== undefined) input[p] = v;
     }
     try {
-      ctx.body = computeAqi(input, standard);
+      const result = computeAqi(input, standard);
+      // The codes for programs, and beside them the names people read (PM₂.₅ 24 小时平均).
+      ctx.body = { ...result, primary_pollutants_named: namedParameters(result.primary_pollutants) };
     } catch (err) {
       if (err instanceof AqiInputError) throw badRequest(err.code, err.message);
       throw err;
@@ -86,7 +88,8 @@ export function analysesRoutes(router: Router<AppState>, deps: AnalysesDeps): vo
     ctx.state.route = 'api_air_stations';
     queryParams(ctx, []);
     reads(ctx, READS.stations);
-    ctx.body = { stations: await stations(run) };
+    const list = await stations(run);
+    ctx.body = { stations: list.map((st) => ({ ...st, primary_pollutants_named: namedParameters((st.primary_pollutants as string[] | null) ?? []) })) };
   });
 
   router.get('/api/env/air/stations/:code/readings', async (ctx) => {

@@ -26,8 +26,14 @@ function drawingRank(type: string, theme: string): [number, number] {
   return [t === -1 ? TYPE_ORDER.length : t, type === 'symbol' && theme === 'basemap' ? THEME_ORDER.length + 1 : themeRank];
 }
 
-export function buildStyle(layers: readonly LayerMeta[], base: string, key: string) {
-  const sources: Record<string, { type: 'vector'; url: string }> = {};
+/** The city's raster base map (BASEMAP_RASTER_TILES), when configured. */
+export interface RasterBaseMap {
+  tiles: string;
+  attribution?: string | undefined;
+}
+
+export function buildStyle(layers: readonly LayerMeta[], base: string, key: string, raster?: RasterBaseMap) {
+  const sources: Record<string, Record<string, unknown>> = {};
   const styled: Array<{ rank: [number, number]; order: number; layer: Record<string, unknown> }> = [];
   for (const meta of layers) {
     if (meta.style.length === 0) continue;
@@ -51,6 +57,11 @@ export function buildStyle(layers: readonly LayerMeta[], base: string, key: stri
     }
   }
   styled.sort((a, b) => a.rank[0] - b.rank[0] || a.rank[1] - b.rank[1] || a.order - b.order);
+  // Imagery, under everything and switched off: the viewer's base-map switcher turns it on.
+  const imagery = raster
+    ? [{ id: 'basemap-raster', type: 'raster', source: 'basemap-raster', layout: { visibility: 'none' }, metadata: { 'citybase:basemap': 'raster' } }]
+    : [];
+  if (raster) sources['basemap-raster'] = { type: 'raster', tiles: [`${base}${raster.tiles}`], tileSize: 256, ...(raster.attribution ? { attribution: raster.attribution } : {}) };
   return {
     version: 8,
     name: 'CityBase 淮安',
@@ -58,11 +69,11 @@ export function buildStyle(layers: readonly LayerMeta[], base: string, key: stri
     center: CENTER,
     zoom: 8.5,
     sources,
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#EEF0F3' } }, ...styled.map((s) => s.layer)],
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#EEF0F3' } }, ...imagery, ...styled.map((s) => s.layer)],
   };
 }
 
-export function styleRoutes(router: Router<AppState>, registry: LayerRegistry, publicUrl: string | undefined): void {
+export function styleRoutes(router: Router<AppState>, registry: LayerRegistry, publicUrl: string | undefined, raster?: RasterBaseMap): void {
   router.get('/styles/:file', (ctx) => {
     ctx.state.route = 'style';
     if (ctx.params.file !== 'default.json') throw notFound('unknown_style', `no style "${ctx.params.file!.slice(0, 64)}" (there is default.json)`);
@@ -71,6 +82,6 @@ export function styleRoutes(router: Router<AppState>, registry: LayerRegistry, p
       .map((s) => s.meta)
       .filter((m) => canSee(ctx.state.principal, m));
     ctx.set('Cache-Control', 'no-cache');
-    ctx.body = buildStyle(visible, baseUrl(ctx, publicUrl), keySuffix(ctx));
+    ctx.body = buildStyle(visible, baseUrl(ctx, publicUrl), keySuffix(ctx), raster);
   });
 }

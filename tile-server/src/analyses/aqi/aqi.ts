@@ -60,6 +60,28 @@ export interface AqiResult {
   notes: string[];
 }
 
+/** How people write the pollutants (subscript digits): PM₂.₅, PM₁₀, O₃, NO₂, SO₂, CO. */
+const DISPLAY_NAMES: Record<string, string> = { 'PM2.5': 'PM₂.₅', PM10: 'PM₁₀', O3: 'O₃', NO2: 'NO₂', SO2: 'SO₂', CO: 'CO' };
+
+export interface NamedParameter {
+  parameter: AqiParameter;
+  /** The pollutant as written in reports, e.g. PM₂.₅. */
+  name: string;
+  /** The parameter with its averaging time, as HJ 633 names it, e.g. 颗粒物(PM2.5) 24小时平均. */
+  label: string;
+  unit: string;
+}
+
+/** Parameters with their names, for answers people read (the codes stay for programs). */
+export function namedParameters(parameters: readonly string[]): NamedParameter[] {
+  return parameters
+    .filter((p): p is AqiParameter => (AQI_PARAMETERS as readonly string[]).includes(p))
+    .map((p) => {
+      const def = tables.parameters[p]!;
+      return { parameter: p, name: DISPLAY_NAMES[def.pollutant] ?? def.pollutant, label: def.label, unit: def.unit };
+    });
+}
+
 /** A problem with the input that makes the AQI undefined; `code` is the API's error code. */
 export class AqiInputError extends Error {
   constructor(
