@@ -16,6 +16,7 @@ import { TileCache } from './tiles/cache.ts';
 import { ChangeListener, type TableChange } from './tiles/invalidation.ts';
 import { TileService } from './tiles/tile-service.ts';
 import { ImportJobs } from '../../import/jobs.ts';
+import { VehicleService } from './vehicles/service.ts';
 
 /** The running platform: everything main.ts, the tests and the benchmarks need, and one way to close it. */
 export interface Platform {
@@ -27,6 +28,8 @@ export interface Platform {
   keys: KeyStore;
   listener: ChangeListener;
   imports: ImportJobs;
+  /** Vehicle monitoring: writer, live state; main.ts puts the JT/T 808 gateway in front of it. */
+  vehicles: VehicleService;
   close(): Promise<void>;
 }
 
@@ -102,6 +105,17 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     afterImport: () => registry.refresh(),
   });
   await imports.recover();
+  const vehicles = await new VehicleService({
+    pool,
+    log,
+    dataDir: config.DATA_DIR,
+    retentionDays: config.POSITIONS_RETENTION_DAYS,
+    batchSize: config.POSITIONS_BATCH,
+    spoolMemoryFixes: config.SPOOL_MEMORY_FIXES,
+    spoolDiskMb: config.SPOOL_DISK_MB,
+    maxSpeedKmh: config.IMPORT_MAX_SPEED_KMH,
+    registry: metrics.registry,
+  }).start();
   const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, metrics, imports, listening: () => listener.listening });
   return {
     app,
@@ -112,8 +126,10 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     keys,
     listener,
     imports,
+    vehicles,
     async close() {
       await imports.close();
+      await vehicles.close();
       clearInterval(poll);
       await listener.stop();
       await pool.end();
