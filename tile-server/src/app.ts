@@ -24,6 +24,8 @@ import { styleRoutes } from './routes/styles.ts';
 import { tileRoutes } from './routes/tiles.ts';
 import { tilejsonRoutes, type BoundsCache } from './routes/tilejson.ts';
 import { viewerRoutes } from './routes/viewer.ts';
+import { vehicleRoutes } from './routes/vehicles.ts';
+import type { VehicleService } from './vehicles/service.ts';
 import type { TileCache } from './tiles/cache.ts';
 import type { TileService } from './tiles/tile-service.ts';
 
@@ -45,6 +47,8 @@ export interface AppDeps {
   listening: () => boolean;
   /** Import jobs (POST/GET /api/imports); the routes are left out without them. */
   imports?: ImportJobs;
+  /** Vehicle monitoring (the vehicles_live tiles, /api/vehicles…); the routes are left out without it. */
+  vehicles?: VehicleService;
 }
 
 /** Build the HTTP app from its parts. No I/O happens here: main.ts listens, tests call app.callback(). */
@@ -88,6 +92,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const features = new FeatureLayers(deps.registry);
   const run = createQueryRunner(deps.pool);
   const tileDeps = { tiles: deps.tiles, cache: deps.cache, cacheControl: config.TILE_CACHE_CONTROL, layers: features };
+  // Before tileRoutes: /tiles/vehicles_live/… is cut from memory, not queried.
+  if (deps.vehicles) vehicleRoutes(router, { vehicles: deps.vehicles, pool: deps.pool, publicUrl: config.PUBLIC_URL });
   tileRoutes(router, tileDeps);
   tilejsonRoutes(router, deps.tiles, deps.bounds, config.PUBLIC_URL, features);
   ogcRoutes(router, { layers: features, run, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });

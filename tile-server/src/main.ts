@@ -51,7 +51,9 @@ async function main(): Promise<void> {
       log,
     });
 
-  const server = createHttpServer(platform.app).listen(config.PORT, config.HOST, () => {
+  const server = createHttpServer(platform.app);
+  platform.vehicles.channel?.attach(server); // WebSocket /api/vehicles/live
+  server.listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/` }, 'CityBase is up');
   });
 

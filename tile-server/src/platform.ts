@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type Koa from 'koa';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { KeyStore } from './access/keys.ts';
+import { KeyStore, keyFromRequest } from './access/keys.ts';
 import { createApp, type AppState } from './app.ts';
 import type { Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
@@ -116,7 +116,11 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     maxSpeedKmh: config.IMPORT_MAX_SPEED_KMH,
     registry: metrics.registry,
   }).start();
-  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, metrics, imports, listening: () => listener.listening });
+  // The live channel tells principals as the app does (main.ts attaches it to the HTTP server).
+  vehicles.openChannel((req) => keys.principal(keyFromRequest(req.headers.authorization, new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? undefined)), {
+    allowedOrigins: config.corsOrigins,
+  });
+  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, metrics, imports, vehicles, listening: () => listener.listening });
   return {
     app,
     pool,

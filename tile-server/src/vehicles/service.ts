@@ -5,6 +5,10 @@ import client from 'prom-client';
 import { authenticateTerminal, registerTerminal, type VehicleInfo } from './fleet.ts';
 import { FixPipeline } from './ingest.ts';
 import { FleetState } from './live/fleet-state.ts';
+import { LiveChannel } from './live/channel.ts';
+import { LiveTiles } from './live/tiles.ts';
+import type http from 'node:http';
+import type { Principal } from '../access/access.ts';
 import { PartitionKeeper } from './store/partitions.ts';
 import { PositionWriter } from './store/writer.ts';
 
@@ -53,9 +57,13 @@ export class VehicleService {
   readonly writer: PositionWriter;
   readonly pipeline: FixPipeline;
   readonly keeper: PartitionKeeper;
+  readonly tiles = new LiveTiles(this.live);
+  /** The desk's push channel; made by the platform (it knows how to tell a principal), absent in `npm run gateway`. */
+  channel: LiveChannel | null = null;
   metrics: VehicleMetrics | null = null;
   /** Sessions per vehicle: a vehicle is online while one of its terminals' connections is authenticated. */
   private sessions = new Map<string, Set<object>>();
+  private refresh: NodeJS.Timeout | null = null;
 
   constructor(private readonly opts: VehicleServiceOptions) {
     this.writer = new PositionWriter({
@@ -78,8 +86,21 @@ export class VehicleService {
 
   async start(): Promise<this> {
     await this.keeper.start();
-    await this.live.load(this.opts.pool);
+    await this.refreshFleet();
+    // Vehicles registered elsewhere (the CLI, another server) appear on the desk within this time.
+    this.refresh = setInterval(() => void this.refreshFleet().catch(() => {}), 15_000);
+    this.refresh.unref();
     return this;
+  }
+
+  /** Re-read the registry into the live state (after a registration, and every 15 s). */
+  refreshFleet(): Promise<void> {
+    return this.live.load(this.opts.pool);
+  }
+
+  openChannel(principalOf: (req: http.IncomingMessage) => Promise<Principal>, opts: { allowedOrigins?: readonly string[] | '*' } = {}): LiveChannel {
+    this.channel = new LiveChannel(this.live, principalOf, opts);
+    return this.channel;
   }
 
   get online(): number {
@@ -113,6 +134,8 @@ export class VehicleService {
 
   async close(): Promise<void> {
     this.keeper.stop();
+    if (this.refresh) clearInterval(this.refresh);
+    this.channel?.close();
     await this.writer.close();
   }
 }

@@ -32,14 +32,26 @@ export class FleetState {
   /** Bumped on every change: the tile layer rebuilds its index only when it moved. */
   version = 0;
 
+  /**
+   * Read the registry and the latest positions. Known vehicles keep their live position and status (memory is
+   * newer than the table); their registration (plate, type, department, company) is refreshed; new ones appear.
+   */
   async load(db: pg.Pool): Promise<void> {
     const { rows } = await db.query<LiveVehicle & { time: Date | null }>(
       `SELECT v.id, v.plate, v.vehicle_type AS type, v.department_id AS department, v.company,
               ST_X(l.geom) AS lon, ST_Y(l.geom) AS lat, l.speed_kmh AS "speedKmh", l.course, l.fix_time AS time, coalesce(l.alarm, 0)::float8 AS alarm
        FROM vehicles.vehicles v LEFT JOIN vehicles.latest l ON l.vehicle_id = v.id`,
     );
-    for (const r of rows) this.vehicles.set(r.id, { ...r, time: r.time ? r.time.getTime() : null, status: 'unknown' });
-    this.version++;
+    for (const r of rows) {
+      const known = this.vehicles.get(r.id);
+      if (!known) {
+        this.vehicles.set(r.id, { ...r, time: r.time ? r.time.getTime() : null, status: 'unknown' });
+        this.touch(r.id);
+      } else if (known.plate !== r.plate || known.type !== r.type || known.department !== r.department || known.company !== r.company) {
+        Object.assign(known, { plate: r.plate, type: r.type, department: r.department, company: r.company });
+        this.touch(r.id);
+      }
+    }
   }
 
   get(id: string): LiveVehicle | undefined {
