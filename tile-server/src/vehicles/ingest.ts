@@ -20,6 +20,8 @@ export class FixPipeline {
     private readonly live: FleetState,
     private readonly filters: FilterOptions,
     private readonly now: () => number = Date.now,
+    /** Live (not late) fixes, in order per vehicle: the alarm rules. */
+    private readonly onLive: (vehicle: VehicleInfo, fix: { time: number; lon: number; lat: number; speedKmh: number; alarm: number }) => void = () => {},
   ) {}
 
   ingest(vehicle: VehicleInfo, loc: Location, opts: { backfill: boolean; source: string }): IngestOutcome {
@@ -59,6 +61,7 @@ export class FixPipeline {
     if (!late) {
       this.last.set(vehicle.id, { time, lon, lat });
       this.live.position(vehicle, { time, lon, lat, speedKmh, course: course % 360, alarm });
+      this.onLive(vehicle, { time, lon, lat, speedKmh, alarm });
     }
     return 'accepted';
   }

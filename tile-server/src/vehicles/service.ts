@@ -4,6 +4,9 @@ import type { Logger } from 'pino';
 import client from 'prom-client';
 import { authenticateTerminal, registerTerminal, type VehicleInfo } from './fleet.ts';
 import { FixPipeline } from './ingest.ts';
+import { AlarmEngine, type AlarmDecision } from './alarms/engine.ts';
+import { loadFences } from './alarms/fence-store.ts';
+import { raise } from './alarms/lifecycle.ts';
 import { FleetState } from './live/fleet-state.ts';
 import { LiveChannel } from './live/channel.ts';
 import { LiveTiles } from './live/tiles.ts';
@@ -58,6 +61,10 @@ export class VehicleService {
   readonly pipeline: FixPipeline;
   readonly keeper: PartitionKeeper;
   readonly tiles = new LiveTiles(this.live);
+  readonly alarms = new AlarmEngine({ overspeedMinS: 30, offlineAfterS: 600 });
+  private offlineTimer: NodeJS.Timeout | null = null;
+  /** Alarms being written (tests and shutdown wait for them). */
+  private raising = new Set<Promise<unknown>>();
   /** The desk's push channel; made by the platform (it knows how to tell a principal), absent in `npm run gateway`. */
   channel: LiveChannel | null = null;
   metrics: VehicleMetrics | null = null;
@@ -75,11 +82,15 @@ export class VehicleService {
       spoolDir: path.join(opts.dataDir, 'spool'),
       intervalMs: opts.writeIntervalMs ?? 1000,
     });
-    this.pipeline = new FixPipeline(this.writer, this.live, {
-      maxSpeedKmh: opts.maxSpeedKmh,
-      futureMs: 86_400_000,
-      retentionMs: (opts.retentionDays - 1) * 86_400_000,
-    });
+    this.pipeline = new FixPipeline(
+      this.writer,
+      this.live,
+      { maxSpeedKmh: opts.maxSpeedKmh, futureMs: 86_400_000, retentionMs: (opts.retentionDays - 1) * 86_400_000 },
+      Date.now,
+      (vehicle, fix) => {
+        for (const d of this.alarms.evaluate(vehicle, fix)) void this.raise(d);
+      },
+    );
     this.keeper = new PartitionKeeper(opts.pool, opts.retentionDays, opts.log);
     if (opts.registry) this.metrics = new VehicleMetrics(opts.registry, this);
   }
@@ -90,12 +101,34 @@ export class VehicleService {
     // Vehicles registered elsewhere (the CLI, another server) appear on the desk within this time.
     this.refresh = setInterval(() => void this.refreshFleet().catch(() => {}), 15_000);
     this.refresh.unref();
+    this.offlineTimer = setInterval(() => {
+      for (const d of this.alarms.offline(Date.now(), (id) => this.live.get(id) && { ...this.live.get(id)!, plateColor: null, phone: null })) void this.raise(d);
+    }, 30_000);
+    this.offlineTimer.unref();
     return this;
   }
 
-  /** Re-read the registry into the live state (after a registration, and every 15 s). */
-  refreshFleet(): Promise<void> {
-    return this.live.load(this.opts.pool);
+  /** Re-read the registry and the fences (after a change, and every 15 s). */
+  async refreshFleet(): Promise<void> {
+    await this.live.load(this.opts.pool);
+    this.alarms.setFences(await loadFences(this.opts.pool));
+  }
+
+  /** Store an alarm (or its repeat) and push it to the desks of its department. */
+  raise(d: AlarmDecision): Promise<void> {
+    const p = raise(this.opts.pool, d)
+      .then((row) => {
+        this.channel?.publish({ department: d.department, kind: 'alarm', repeated: row.repeated, alarm: row });
+      })
+      .catch((err) => this.opts.log.error({ err, alarm: d.type, vehicle: d.vehicleId }, 'an alarm could not be stored'))
+      .finally(() => this.raising.delete(p));
+    this.raising.add(p);
+    return p;
+  }
+
+  /** Wait for the alarms being written. */
+  async settled(): Promise<void> {
+    while (this.raising.size) await Promise.all([...this.raising]);
   }
 
   openChannel(principalOf: (req: http.IncomingMessage) => Promise<Principal>, opts: { allowedOrigins?: readonly string[] | '*' } = {}): LiveChannel {
@@ -135,6 +168,8 @@ export class VehicleService {
   async close(): Promise<void> {
     this.keeper.stop();
     if (this.refresh) clearInterval(this.refresh);
+    if (this.offlineTimer) clearInterval(this.offlineTimer);
+    await this.settled();
     this.channel?.close();
     await this.writer.close();
   }
