@@ -30,6 +30,7 @@ export class SimTerminal {
     readonly version: ProtocolYear,
   ) {
     this.socket = socket;
+    socket.setNoDelay(true);
     const deframer = new Deframer(
       (escaped) => {
         const f = decodeFrame(escaped);

@@ -63,6 +63,7 @@ export class Session {
   private readonly deframer: Deframer;
   private readonly parts: Subpackages;
   closed = false;
+  private corked = false;
 
   constructor(
     readonly socket: net.Socket,
@@ -82,7 +83,18 @@ export class Session {
     });
     this.idle = setTimeout(() => this.close('idle'), limits.idleMs);
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.deframer.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      // The replies to one read go out in one write (a syscall per reply costs more than the decoding).
+      if (!this.corked) {
+        this.corked = true;
+        socket.cork();
+        setImmediate(() => {
+          this.corked = false;
+          socket.uncork();
+        });
+      }
+      this.deframer.push(chunk);
+    });
     socket.on('error', () => {});
     socket.on('close', () => this.close('closed by the terminal'));
   }
