@@ -33,8 +33,9 @@ export class FleetState {
   version = 0;
 
   /**
-   * Read the registry and the latest positions. Known vehicles keep their live position and status (memory is
-   * newer than the table); their registration (plate, type, department, company) is refreshed; new ones appear.
+   * Read the registry and the latest positions. Known vehicles keep their status and move only to a newer stored
+   * fix (one another gateway process wrote); their registration (plate, type, department, company) is refreshed;
+   * new ones appear.
    */
   async load(db: pg.Pool): Promise<void> {
     const { rows } = await db.query<LiveVehicle & { time: Date | null }>(
@@ -47,7 +48,15 @@ export class FleetState {
       if (!known) {
         this.vehicles.set(r.id, { ...r, time: r.time ? r.time.getTime() : null, status: 'unknown' });
         this.touch(r.id);
-      } else if (known.plate !== r.plate || known.type !== r.type || known.department !== r.department || known.company !== r.company) {
+        continue;
+      }
+      // A fix written by another process (`npm run gateway` on another machine) that this one has not seen.
+      const stored = r.time ? r.time.getTime() : null;
+      if (stored !== null && (known.time === null || stored > known.time)) {
+        Object.assign(known, { lon: r.lon, lat: r.lat, speedKmh: r.speedKmh, course: r.course, time: stored, alarm: r.alarm });
+        this.touch(r.id);
+      }
+      if (known.plate !== r.plate || known.type !== r.type || known.department !== r.department || known.company !== r.company) {
         Object.assign(known, { plate: r.plate, type: r.type, department: r.department, company: r.company });
         this.touch(r.id);
       }
