@@ -137,14 +137,15 @@ test.serial('cleaning: invalid and zero fixes, duplicate instants and jumps are 
   t.deepEqual(lower.rejected_rows.filter((r) => r.reason.startsWith('jump')).map((r) => r.row), [18], 'a lower limit drops the same spike, not the motion');
 });
 
-test.serial('positions are partitioned by month; a vehicle belongs to the department that first imported it', async (t) => {
-  const parts = await q<{ part: string; n: number }>(
-    `SELECT tableoid::regclass::text AS part, count(*)::int AS n FROM vehicles.positions WHERE vehicle_id IN ('粤B·T0001', 'car-180') GROUP BY 1 ORDER BY 1`,
+test.serial('positions are partitioned by day (the unit of retention); a vehicle belongs to the department that first imported it', async (t) => {
+  const parts = await q<{ part: string; day: string; n: number }>(
+    `SELECT tableoid::regclass::text AS part, to_char(fix_time AT TIME ZONE 'UTC', 'YYYYMMDD') AS day, count(*)::int AS n
+     FROM vehicles.positions WHERE vehicle_id IN ('粤B·T0001', 'car-180') GROUP BY 1, 2 ORDER BY 1`,
   );
-  t.deepEqual(parts, [
-    { part: 'vehicles.positions_2014_10', n: 14 },
-    { part: 'vehicles.positions_2020_12', n: 104 },
-  ]);
+  // Every fix lies in the partition of its UTC day, and the two logs (2014-10, 2020-12) are all there.
+  for (const p of parts) t.is(p.part, `vehicles.positions_${p.day}`);
+  t.deepEqual([...new Set(parts.map((p) => p.day.slice(0, 6)))], ['201410', '202012']);
+  t.is(parts.reduce((sum, p) => sum + p.n, 0), 118);
   const err = await t.throwsAsync(run(taxi, 'car-180', { owner: 'jtj' }));
   t.regex(err!.message, /vehicle car-180 belongs to department dsj/);
 });

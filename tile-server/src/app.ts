@@ -36,6 +36,8 @@ import { styleRoutes } from './routes/styles.ts';
 import { tileRoutes } from './routes/tiles.ts';
 import { tilejsonRoutes, type BoundsCache } from './routes/tilejson.ts';
 import { viewerRoutes } from './routes/viewer.ts';
+import { vehicleRoutes } from './routes/vehicles.ts';
+import type { VehicleService } from './vehicles/service.ts';
 import type { TileCache } from './tiles/cache.ts';
 import type { TileService } from './tiles/tile-service.ts';
 
@@ -61,6 +63,8 @@ export interface AppDeps {
   listening: () => boolean;
   /** Import jobs (POST/GET /api/imports); the routes are left out without them. */
   imports?: ImportJobs;
+  /** Vehicle monitoring (the vehicles_live tiles, /api/vehicles…); the routes are left out without it. */
+  vehicles?: VehicleService;
 }
 
 /** Build the HTTP app from its parts. No I/O happens here: main.ts listens, tests call app.callback(). */
@@ -109,6 +113,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   // Analyses share a bulkhead of the pool; tiles, /health, sign-in and the audit trail take connections from the pool directly.
   const run = bulkhead(createQueryRunner(deps.pool), config.ANALYSIS_MAX_CONNECTIONS ?? Math.max(1, Math.floor(config.DB_POOL_MAX / 2)));
   const tileDeps = { tiles: deps.tiles, cache: deps.cache, cacheControl: config.TILE_CACHE_CONTROL, layers: features };
+  // Before tileRoutes: /tiles/vehicles_live/… is cut from memory, not queried.
+  if (deps.vehicles) vehicleRoutes(router, { vehicles: deps.vehicles, pool: deps.pool, publicUrl: config.PUBLIC_URL });
   tileRoutes(router, tileDeps);
   tilejsonRoutes(router, deps.tiles, deps.bounds, config.PUBLIC_URL, features);
   ogcRoutes(router, { layers: features, run, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });

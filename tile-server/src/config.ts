@@ -80,6 +80,22 @@ const schema = z.object({
   IMPORT_TIMEZONE: ianaZone.optional(),
   /** Vehicle fixes implying more than this speed from their neighbours are dropped as jumps (km/h). */
   IMPORT_MAX_SPEED_KMH: decimal(1).default(180),
+  // ---- vehicle monitoring (issue 12) ----
+  /** JT/T 808 gateway TCP port; 0 = no gateway in this process. */
+  JT808_PORT: int(0, 65535).default(7608),
+  /** Terminal connections held at once; further ones are closed on arrival. */
+  JT808_MAX_CONNECTIONS: int(1, 1_000_000).default(20000),
+  /** The terminals' heartbeat interval (s); a connection silent for three of them is closed. */
+  JT808_HEARTBEAT_S: int(1, 3600).default(60),
+  /** Messages per second one terminal may send; more are dropped, and a sustained flood closes the connection. */
+  JT808_MAX_MESSAGES_PER_S: int(1, 10000).default(20),
+  /** Days of positions kept; older day partitions are dropped. */
+  POSITIONS_RETENTION_DAYS: int(1, 36500).default(180),
+  /** Fixes per batch write (written at least every second). */
+  POSITIONS_BATCH: int(1, 1_000_000).default(5000),
+  /** Spool bounds while the database is unreachable: fixes in memory, then MiB on disk under DATA_DIR/spool. */
+  SPOOL_MEMORY_FIXES: int(1, 10_000_000).default(200000),
+  SPOOL_DISK_MB: int(0, 1_000_000).default(512),
   /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
   /**
    * The city's own imagery (or 天地图 tiles it mirrors) as an XYZ raster template on this server's host, e.g.

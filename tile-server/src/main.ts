@@ -7,6 +7,7 @@ import { startEmbeddedCluster, type EmbeddedCluster } from './db/embedded.ts';
 import { createHttpServer } from './http-server.ts';
 import { createLogger } from './log.ts';
 import { shutdown, startPlatform } from './platform.ts';
+import { startGateway, type Gateway } from './vehicles/gateway/gateway.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -43,7 +44,21 @@ async function main(): Promise<void> {
     throw err;
   }
 
-  const server = createHttpServer(platform.app, config).listen(config.PORT, config.HOST, () => {
+  // The JT/T 808 gateway in the same process (JT808_PORT=0 leaves it to `npm run gateway` elsewhere).
+  let gateway: Gateway | null = null;
+  if (config.JT808_PORT > 0)
+    gateway = await startGateway(platform.vehicles, {
+      port: config.JT808_PORT,
+      host: config.HOST,
+      maxConnections: config.JT808_MAX_CONNECTIONS,
+      heartbeatSeconds: config.JT808_HEARTBEAT_S,
+      messagesPerSecond: config.JT808_MAX_MESSAGES_PER_S,
+      log,
+    });
+
+  const server = createHttpServer(platform.app, config);
+  platform.vehicles.channel?.attach(server); // WebSocket /api/vehicles/live
+  server.listen(config.PORT, config.HOST, () => {
     log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${config.PORT}/` }, 'CityBase is up');
   });
 
@@ -52,6 +67,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'stopping');
+    await gateway?.close();
     await shutdown(server, platform, log);
     await stopCluster();
     process.exit(0);

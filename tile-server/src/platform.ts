@@ -2,9 +2,10 @@ import type { Server } from 'node:http';
 import type Koa from 'koa';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { KeyStore } from './access/keys.ts';
+import { KeyStore, keyFromRequest } from './access/keys.ts';
+import { anonymous } from './access/access.ts';
 import type { Identity } from './auth/identity.ts';
-import { SessionStore } from './auth/sessions.ts';
+import { SESSION_COOKIE, SessionStore } from './auth/sessions.ts';
 import { UserStore } from './auth/users.ts';
 import { createApp, type AppState } from './app.ts';
 import type { Config } from './config.ts';
@@ -19,6 +20,7 @@ import { TileCache } from './tiles/cache.ts';
 import { ChangeListener, type TableChange } from './tiles/invalidation.ts';
 import { TileService } from './tiles/tile-service.ts';
 import { ImportJobs } from '../../import/jobs.ts';
+import { VehicleService } from './vehicles/service.ts';
 
 /** The running platform: everything main.ts, the tests and the benchmarks need, and one way to close it. */
 export interface Platform {
@@ -31,6 +33,8 @@ export interface Platform {
   identity: Identity;
   listener: ChangeListener;
   imports: ImportJobs;
+  /** Vehicle monitoring: writer, live state; main.ts puts the JT/T 808 gateway in front of it. */
+  vehicles: VehicleService;
   close(): Promise<void>;
 }
 
@@ -134,7 +138,31 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     onFailed: (kind) => metrics.importJobsFailed.inc({ kind }),
   });
   await imports.recover();
-  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, identity, metrics, imports, listening: () => listener.listening });
+  const vehicles = await new VehicleService({
+    pool,
+    log,
+    dataDir: config.DATA_DIR,
+    retentionDays: config.POSITIONS_RETENTION_DAYS,
+    batchSize: config.POSITIONS_BATCH,
+    spoolMemoryFixes: config.SPOOL_MEMORY_FIXES,
+    spoolDiskMb: config.SPOOL_DISK_MB,
+    maxSpeedKmh: config.IMPORT_MAX_SPEED_KMH,
+    registry: metrics.registry,
+  }).start();
+  // The live channel tells principals as the app does (main.ts attaches it to the HTTP server): a key, or a
+  // desk in the browser with its session cookie.
+  vehicles.openChannel(
+    async (req) => {
+      const key = keyFromRequest(req.headers.authorization, new URL(req.url ?? '/', 'http://x').searchParams.get('key') ?? undefined);
+      if (key !== null) return keys.principal(key);
+      const token = new RegExp(`(?:^|;\\s*)${SESSION_COOKIE}=([^;]+)`).exec(req.headers.cookie ?? '')?.[1];
+      if (!token) return anonymous;
+      const resolved = await sessions.resolve(token);
+      return 'principal' in resolved ? resolved.principal : anonymous;
+    },
+    { allowedOrigins: config.corsOrigins },
+  );
+  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, identity, metrics, imports, vehicles, listening: () => listener.listening });
   return {
     app,
     pool,
@@ -145,8 +173,10 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     identity,
     listener,
     imports,
+    vehicles,
     async close() {
       await imports.close();
+      await vehicles.close();
       clearInterval(poll);
       await listener.stop();
       await pool.end();

@@ -1,0 +1,179 @@
+import { actorOf } from '../auth/audit.ts';
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import type pg from 'pg';
+import type { AppState } from '../app.ts';
+import { requireRight, type Principal } from '../access/access.ts';
+import { readJsonBody } from '../features/body.ts';
+import { createFence, deleteFence, parseFence } from '../vehicles/alarms/fence-store.ts';
+import { transition, type AlarmAction } from '../vehicles/alarms/lifecycle.ts';
+import { HttpError, badRequest, notFound } from '../errors.ts';
+import { parseTile } from '../tiles/coords.ts';
+import { makeTile, encoded, etagFor, negotiate, notModified } from '../tiles/encode.ts';
+import { canWatch, visibleTo } from '../vehicles/live/access.ts';
+import { LIVE_LAYER } from '../vehicles/live/tiles.ts';
+import type { VehicleService } from '../vehicles/service.ts';
+import { baseUrl, keySuffix } from './tilejson.ts';
+
+export interface VehicleRouteDeps {
+  vehicles: VehicleService;
+  pool: pg.Pool;
+  publicUrl: string | undefined;
+}
+
+const MVT = 'application/vnd.mapbox-vector-tile';
+
+/**
+ * The vehicle desk's HTTP doors. `vehicles_live` tiles and TileJSON (cut from memory; a principal without
+ * `vehicle:watch` gets 404 as for any layer it may not see), and the fleet list.
+ */
+export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps): void {
+  router.get(`/tiles/${LIVE_LAYER}/:z/:x/:file`, async (ctx) => {
+    ctx.state.route = 'tile_vehicles_live';
+    const m = /^(.*)\.(mvt|pbf)$/.exec(ctx.params.file!);
+    if (!m) throw badRequest('invalid_tile', 'tile URLs end in {y}.mvt or {y}.pbf');
+    const coord = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
+    const principal = ctx.state.principal;
+    if (!canWatch(principal)) throw unknownLayer();
+    const raw = deps.vehicles.tiles.tile(principal.department!, coord.z, coord.x, coord.y);
+    await sendLiveTile(ctx, raw);
+  });
+
+  router.get(`/tiles/${LIVE_LAYER}.json`, (ctx) => {
+    ctx.state.route = 'tilejson';
+    if (!canWatch(ctx.state.principal)) throw unknownLayer();
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.body = {
+      tilejson: '3.0.0',
+      name: LIVE_LAYER,
+      description: '实时车辆 live vehicles (positions from the JT/T 808 gateway, status online/offline/unknown)',
+      tiles: [`${baseUrl(ctx, deps.publicUrl)}/tiles/${LIVE_LAYER}/{z}/{x}/{y}.mvt${keySuffix(ctx)}`],
+      minzoom: 0,
+      maxzoom: 18,
+      bounds: [118.2, 32.7, 119.6, 34.2],
+      vector_layers: [
+        {
+          id: LIVE_LAYER,
+          fields: { id: 'String', plate: 'String', type: 'String', status: 'String', speed_kmh: 'Number', course: 'Number', time: 'String', alarm: 'Number', company: 'String' },
+          minzoom: 0,
+          maxzoom: 18,
+        },
+      ],
+    };
+  });
+
+  fenceAndAlarmRoutes(router, deps);
+
+  router.get('/api/vehicles', (ctx) => {
+    ctx.state.route = 'vehicles';
+    const principal = ctx.state.principal;
+    requireWatch(ctx);
+    const sees = visibleTo(principal);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { vehicles: [...deps.vehicles.live.all()].filter(sees).sort((a, b) => a.id.localeCompare(b.id)) };
+  });
+}
+
+/** Fences (a layer of GeoJSON, drawn on the desk's map) and alarms with their lifecycle. */
+function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): void {
+  router.get('/api/vehicles/fences', async (ctx) => {
+    ctx.state.route = 'vehicle_fences';
+    requireWatch(ctx);
+    const { rows } = await deps.pool.query(
+      `SELECT coalesce(json_agg(json_build_object('type', 'Feature', 'id', id, 'geometry', ST_AsGeoJSON(geom)::json,
+                'properties', json_build_object('name', name, 'kind', kind, 'radiusM', radius_m, 'widthM', width_m,
+                  'speedLimitKmh', speed_limit_kmh, 'vehicleTypes', vehicle_types, 'schedule', schedule, 'dwellS', dwell_s)) ORDER BY id), '[]') AS features
+       FROM vehicles.fences WHERE department_id = $1`,
+      [ctx.state.principal.department],
+    );
+    ctx.type = 'application/geo+json';
+    ctx.body = { type: 'FeatureCollection', features: rows[0].features };
+  });
+
+  router.post('/api/vehicles/fences', async (ctx) => {
+    ctx.state.route = 'vehicle_fences';
+    requireManage(ctx);
+    const fence = parseFence(await readJsonBody(ctx, 2 * 1024 * 1024));
+    const id = await createFence(deps.pool, ctx.state.principal.department!, fence);
+    await deps.vehicles.refreshFleet();
+    ctx.status = 201;
+    ctx.body = { id };
+  });
+
+  router.delete('/api/vehicles/fences/:id', async (ctx) => {
+    ctx.state.route = 'vehicle_fences';
+    requireManage(ctx);
+    const id = wholeNumber(ctx.params.id!, 'fence');
+    if (!(await deleteFence(deps.pool, ctx.state.principal.department!, id))) throw notFound('unknown_fence', `no fence ${id}`);
+    await deps.vehicles.refreshFleet();
+    ctx.status = 204;
+  });
+
+  router.get('/api/vehicles/alarms', async (ctx) => {
+    ctx.state.route = 'vehicle_alarms';
+    requireWatch(ctx);
+    const state = ctx.query.state ?? 'open';
+    if (state !== 'open' && state !== 'all') throw badRequest('invalid_parameter', 'state is open or all');
+    const limit = ctx.query.limit === undefined ? 200 : wholeNumber(String(ctx.query.limit), 'limit');
+    if (limit < 1 || limit > 5000) throw badRequest('invalid_parameter', 'limit is 1–5000');
+    const { rows } = await deps.pool.query(
+      `SELECT * FROM vehicles.alarms WHERE department_id = $1 AND ($2 = 'all' OR state <> 'closed') ORDER BY last_at DESC, id DESC LIMIT $3`,
+      [ctx.state.principal.department, state, limit],
+    );
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { alarms: rows };
+  });
+
+  for (const action of ['acknowledge', 'close'] as const satisfies readonly AlarmAction[]) {
+    router.post(`/api/vehicles/alarms/:id/${action}`, async (ctx) => {
+      ctx.state.route = 'vehicle_alarms';
+      requireWatch(ctx);
+      const id = wholeNumber(ctx.params.id!, 'alarm');
+      const body = ctx.request.length ? ((await readJsonBody(ctx, 16 * 1024)) as { note?: unknown }) : {};
+      if (body.note !== undefined && (typeof body.note !== 'string' || body.note.length > 2000)) throw badRequest('invalid_note', 'note is a text of at most 2000 characters');
+      const row = await transition(deps.pool, id, action, { name: actorName(ctx.state.principal), department: ctx.state.principal.department! }, (body.note as string | undefined) ?? null, actorOf(ctx.state.principal, ctx.ip));
+      ctx.body = { alarm: row };
+    });
+  }
+}
+
+function actorName(p: Principal): string {
+  return p.login ?? (p.keyId !== null ? `key:${p.keyId}` : 'unknown');
+}
+
+function wholeNumber(s: string, what: string): number {
+  if (!/^\d{1,15}$/.test(s)) throw badRequest('invalid_parameter', `${what} "${s.slice(0, 40)}" is not a whole number`);
+  return Number(s);
+}
+
+function requireManage(ctx: Context & { state: AppState }): void {
+  requireRight(ctx.state.principal, 'vehicle:manage');
+  if (ctx.state.principal.department === null) throw new HttpError(403, 'forbidden', 'managing vehicles needs a department');
+}
+
+function requireWatch(ctx: Context & { state: AppState }): void {
+  requireRight(ctx.state.principal, 'vehicle:watch');
+  if (!canWatch(ctx.state.principal)) throw new HttpError(403, 'forbidden', 'watching vehicles needs a department');
+}
+
+const unknownLayer = () => notFound('unknown_layer', `no layer "${LIVE_LAYER}"`);
+
+async function sendLiveTile(ctx: Context, raw: Buffer): Promise<void> {
+  // Live data: revalidated every time (the ETag makes an unchanged tile a 304 without a body).
+  ctx.set('Cache-Control', 'no-cache');
+  ctx.vary('Accept-Encoding');
+  const tile = makeTile(raw, false);
+  if (raw.length === 0) {
+    ctx.status = 204;
+    return;
+  }
+  if (notModified(ctx.get('If-None-Match') || undefined, tile)) {
+    ctx.status = 304;
+    return;
+  }
+  const { body, encoding } = await encoded(tile, negotiate(ctx.get('Accept-Encoding')));
+  ctx.set('ETag', etagFor(tile, encoding));
+  if (encoding !== 'identity') ctx.set('Content-Encoding', encoding);
+  ctx.type = MVT;
+  ctx.body = body;
+}

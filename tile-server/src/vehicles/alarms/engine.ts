@@ -1,0 +1,184 @@
+import type { VehicleInfo, VehicleType } from '../fleet.ts';
+import type { Fence } from './fence-store.ts';
+import { FenceGeometry, scheduleActive } from './geometry.ts';
+
+/** An alarm the engine decided on; the service stores it (lifecycle.raise) and pushes it to the desks. */
+export interface AlarmDecision {
+  vehicleId: string;
+  department: string;
+  type: string;
+  fenceId: number | null;
+  at: number;
+  lon: number | null;
+  lat: number | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface LiveFix {
+  time: number;
+  lon: number;
+  lat: number;
+  speedKmh: number;
+  alarm: number;
+}
+
+/**
+ * Default speed limits by vehicle type (km/h) when no 限速区 applies. Not from a standard: the desk's
+ * configuration, to be set by 交通运输局.
+ */
+export const typeSpeedLimitsKmh: Record<VehicleType, number> = {
+  muck_truck: 60,
+  dangerous_goods: 60,
+  school_bus: 60,
+  bus: 70,
+  taxi: 100,
+  other: 120,
+};
+
+/** Terminal alarm bits (0x0200 alarm word, vehicle-tracking.md §2.3) that become desk alarms on their rising edge. */
+export const terminalAlarmBits: Record<number, string> = {
+  0: 'terminal_emergency',
+  2: 'terminal_fatigue',
+  3: 'terminal_danger',
+  18: 'terminal_driving_time',
+  19: 'terminal_overtime_parking',
+  26: 'terminal_stolen',
+  27: 'terminal_illegal_ignition',
+  28: 'terminal_illegal_displacement',
+  29: 'terminal_collision',
+  30: 'terminal_rollover',
+};
+
+export interface EngineOptions {
+  /** Overspeed must last this long (s) to be an alarm. */
+  overspeedMinS: number;
+  /** No fix for this long (s) from a vehicle that was reporting: offline. */
+  offlineAfterS: number;
+}
+
+interface FenceState {
+  inside: boolean;
+  /** A no-entry alarm was raised for this stay inside (also when the schedule began while inside). */
+  alarmed: boolean;
+  candidate: boolean | null;
+  since: number;
+}
+
+interface VehicleState {
+  last: LiveFix | null;
+  fences: Map<number, FenceState>;
+  overSince: number | null;
+  overRaised: boolean;
+  overMax: number;
+  alarmBits: number;
+  offlineRaised: boolean;
+}
+
+/**
+ * Live alarm rules, evaluated on each vehicle's fixes in time order (never on backfill). Fence membership
+ * changes only after it has held for the fence's dwell time, so GPS jitter at an edge raises nothing; a leg
+ * between two fixes that passes through a no-entry zone counts (sparse fixes, Traccar's segment crossing).
+ */
+export class AlarmEngine {
+  private fences: Array<Fence & { geometry: FenceGeometry }> = [];
+  private vehicles = new Map<string, VehicleState>();
+
+  constructor(private readonly opts: EngineOptions) {}
+
+  setFences(fences: Fence[]): void {
+    this.fences = fences.map((f) => ({ ...f, geometry: new FenceGeometry(f.shape) }));
+    const ids = new Set(fences.map((f) => f.id));
+    for (const v of this.vehicles.values()) for (const id of v.fences.keys()) if (!ids.has(id)) v.fences.delete(id);
+  }
+
+  get fenceCount(): number {
+    return this.fences.length;
+  }
+
+  evaluate(vehicle: VehicleInfo, fix: LiveFix): AlarmDecision[] {
+    let s = this.vehicles.get(vehicle.id);
+    if (!s) this.vehicles.set(vehicle.id, (s = { last: null, fences: new Map(), overSince: null, overRaised: false, overMax: 0, alarmBits: 0, offlineRaised: false }));
+    const out: AlarmDecision[] = [];
+    const decide = (type: string, fenceId: number | null, at: number, detail: Record<string, unknown> | null) =>
+      out.push({ vehicleId: vehicle.id, department: vehicle.department, type, fenceId, at, lon: fix.lon, lat: fix.lat, detail });
+    const here: [number, number] = [fix.lon, fix.lat];
+    const prev = s.last;
+    let limit = typeSpeedLimitsKmh[vehicle.type] ?? typeSpeedLimitsKmh.other;
+    let limitFence: number | null = null;
+
+    for (const f of this.fences) {
+      if (f.department !== vehicle.department) continue;
+      if (f.vehicleTypes && !f.vehicleTypes.includes(vehicle.type)) continue;
+      let st = s.fences.get(f.id);
+      if (!st) s.fences.set(f.id, (st = { inside: false, alarmed: false, candidate: null, since: fix.time }));
+      const now = f.geometry.contains(here);
+      let entered = false;
+      let exited = false;
+      if (now === st.inside) st.candidate = null;
+      else {
+        if (st.candidate !== now) {
+          st.candidate = now;
+          st.since = fix.time;
+        }
+        if (fix.time - st.since >= f.dwellS * 1000) {
+          st.inside = now;
+          st.candidate = null;
+          entered = now;
+          exited = !now;
+        }
+      }
+      const active = scheduleActive(f.schedule, fix.time);
+      if (f.kind === 'no_entry' && active) {
+        if (st.inside && !st.alarmed) {
+          st.alarmed = true;
+          decide('fence_no_entry', f.id, entered ? st.since : fix.time, { fence: f.name });
+        }
+        // Both ends outside and the leg through the zone (a jittering fix inside the edge is not a crossing).
+        else if (!st.inside && st.candidate === null && !now && prev && !f.geometry.contains([prev.lon, prev.lat]) && f.geometry.crossedBy([prev.lon, prev.lat], here))
+          decide('fence_no_entry', f.id, fix.time, { fence: f.name, crossed: true });
+      }
+      if (!st.inside) st.alarmed = false;
+      if (f.kind === 'route' && active && exited) decide('route_deviation', f.id, st.since, { route: f.name });
+      if (f.kind === 'speed_limit' && active && st.inside && f.speedLimitKmh !== null && f.speedLimitKmh < limit) {
+        limit = f.speedLimitKmh;
+        limitFence = f.id;
+      }
+    }
+
+    // Overspeed: above the limit for at least overspeedMinS, once per episode.
+    if (fix.speedKmh > limit) {
+      s.overSince ??= fix.time;
+      s.overMax = Math.max(s.overMax, fix.speedKmh);
+      if (!s.overRaised && fix.time - s.overSince >= this.opts.overspeedMinS * 1000) {
+        s.overRaised = true;
+        decide('overspeed', limitFence, s.overSince, { limitKmh: limit, maxKmh: s.overMax, seconds: (fix.time - s.overSince) / 1000 });
+      }
+    } else {
+      s.overSince = null;
+      s.overRaised = false;
+      s.overMax = 0;
+    }
+
+    // Terminal alarm bits: a bit that turns on.
+    const rising = fix.alarm & ~s.alarmBits;
+    for (const [bit, type] of Object.entries(terminalAlarmBits)) if (rising & (1 << Number(bit))) decide(type, null, fix.time, { bit: Number(bit) });
+    s.alarmBits = fix.alarm;
+
+    s.last = fix;
+    s.offlineRaised = false;
+    return out;
+  }
+
+  /** Vehicles that were reporting and have been silent for offlineAfterS (once per silence). */
+  offline(now: number, vehicles: (id: string) => VehicleInfo | undefined): AlarmDecision[] {
+    const out: AlarmDecision[] = [];
+    for (const [id, s] of this.vehicles) {
+      if (!s.last || s.offlineRaised || now - s.last.time < this.opts.offlineAfterS * 1000) continue;
+      const v = vehicles(id);
+      if (!v) continue;
+      s.offlineRaised = true;
+      out.push({ vehicleId: id, department: v.department, type: 'offline', fenceId: null, at: now, lon: s.last.lon, lat: s.last.lat, detail: { lastFix: new Date(s.last.time).toISOString() } });
+    }
+    return out;
+  }
+}

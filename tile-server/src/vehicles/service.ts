@@ -1,0 +1,176 @@
+import path from 'node:path';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import client from 'prom-client';
+import { authenticateTerminal, registerTerminal, type VehicleInfo } from './fleet.ts';
+import { FixPipeline } from './ingest.ts';
+import { AlarmEngine, type AlarmDecision } from './alarms/engine.ts';
+import { loadFences } from './alarms/fence-store.ts';
+import { raise } from './alarms/lifecycle.ts';
+import { FleetState } from './live/fleet-state.ts';
+import { LiveChannel } from './live/channel.ts';
+import { LiveTiles } from './live/tiles.ts';
+import type http from 'node:http';
+import type { Principal } from '../access/access.ts';
+import { PartitionKeeper } from './store/partitions.ts';
+import { PositionWriter } from './store/writer.ts';
+
+export interface VehicleServiceOptions {
+  pool: pg.Pool;
+  log: Logger;
+  /** DATA_DIR: the spool goes under `<dataDir>/spool`. */
+  dataDir: string;
+  retentionDays: number;
+  batchSize: number;
+  spoolMemoryFixes: number;
+  spoolDiskMb: number;
+  maxSpeedKmh: number;
+  /** Prometheus registry of the app, for the vehicle metrics. */
+  registry?: client.Registry;
+  /** Write interval of the batch writer (ms). */
+  writeIntervalMs?: number;
+}
+
+export class VehicleMetrics {
+  readonly gatewayEvents: client.Counter<'event'>;
+  constructor(registry: client.Registry, service: VehicleService) {
+    this.gatewayEvents = new client.Counter({
+      name: 'citybase_jt808_events_total',
+      help: 'JT/T 808 gateway events (bad frames, rate drops, registrations by result, closes by reason, …)',
+      labelNames: ['event'] as const,
+      registers: [registry],
+    });
+    const gauge = (name: string, help: string, read: () => number) =>
+      new client.Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+    gauge('citybase_vehicle_fixes_accepted', 'Vehicle fixes accepted since start', () => service.pipeline.counts.accepted);
+    gauge('citybase_vehicle_fixes_rejected', 'Vehicle fixes refused by the filters since start', () => service.pipeline.counts.rejected);
+    gauge('citybase_vehicle_fixes_written', 'Vehicle fixes written to the database since start', () => service.writer.stats.written);
+    gauge('citybase_vehicle_fixes_lost', 'Vehicle fixes lost since start (spool full, or refused by the database)', () => service.writer.stats.lost);
+    gauge('citybase_vehicle_spool_bytes', 'Bytes of vehicle fixes spooled to disk while the database is away', () => service.writer.spooledBytes);
+    gauge('citybase_vehicle_terminals_online', 'Authenticated terminal connections', () => service.online);
+  }
+}
+
+/**
+ * The vehicle side of the platform, shared by the gateway, the live channel and the tile layer: the batch
+ * writer with its spool, the partition keeper, the filters and the live fleet state.
+ */
+export class VehicleService {
+  readonly live = new FleetState();
+  readonly writer: PositionWriter;
+  readonly pipeline: FixPipeline;
+  readonly keeper: PartitionKeeper;
+  readonly tiles = new LiveTiles(this.live);
+  readonly alarms = new AlarmEngine({ overspeedMinS: 30, offlineAfterS: 600 });
+  private offlineTimer: NodeJS.Timeout | null = null;
+  /** Alarms being written (tests and shutdown wait for them). */
+  private raising = new Set<Promise<unknown>>();
+  /** The desk's push channel; made by the platform (it knows how to tell a principal), absent in `npm run gateway`. */
+  channel: LiveChannel | null = null;
+  metrics: VehicleMetrics | null = null;
+  /** Sessions per vehicle: a vehicle is online while one of its terminals' connections is authenticated. */
+  private sessions = new Map<string, Set<object>>();
+  private refresh: NodeJS.Timeout | null = null;
+
+  constructor(private readonly opts: VehicleServiceOptions) {
+    this.writer = new PositionWriter({
+      pool: opts.pool,
+      log: opts.log,
+      batchSize: opts.batchSize,
+      memoryLimit: opts.spoolMemoryFixes,
+      diskLimitBytes: opts.spoolDiskMb * 1024 * 1024,
+      spoolDir: path.join(opts.dataDir, 'spool'),
+      intervalMs: opts.writeIntervalMs ?? 1000,
+    });
+    this.pipeline = new FixPipeline(
+      this.writer,
+      this.live,
+      { maxSpeedKmh: opts.maxSpeedKmh, futureMs: 86_400_000, retentionMs: (opts.retentionDays - 1) * 86_400_000 },
+      Date.now,
+      (vehicle, fix) => {
+        for (const d of this.alarms.evaluate(vehicle, fix)) void this.raise(d);
+      },
+    );
+    this.keeper = new PartitionKeeper(opts.pool, opts.retentionDays, opts.log);
+    if (opts.registry) this.metrics = new VehicleMetrics(opts.registry, this);
+  }
+
+  async start(): Promise<this> {
+    await this.keeper.start();
+    await this.refreshFleet();
+    // Vehicles registered elsewhere (the CLI, another server) appear on the desk within this time.
+    this.refresh = setInterval(() => void this.refreshFleet().catch(() => {}), 15_000);
+    this.refresh.unref();
+    this.offlineTimer = setInterval(() => {
+      for (const d of this.alarms.offline(Date.now(), (id) => this.live.get(id) && { ...this.live.get(id)!, plateColor: null, phone: null })) void this.raise(d);
+    }, 30_000);
+    this.offlineTimer.unref();
+    return this;
+  }
+
+  /** Re-read the registry and the fences (after a change, and every 15 s). */
+  async refreshFleet(): Promise<void> {
+    await this.live.load(this.opts.pool);
+    this.alarms.setFences(await loadFences(this.opts.pool));
+  }
+
+  /** Store an alarm (or its repeat) and push it to the desks of its department. */
+  raise(d: AlarmDecision): Promise<void> {
+    const p = raise(this.opts.pool, d)
+      .then((row) => {
+        this.channel?.publish({ department: d.department, kind: 'alarm', repeated: row.repeated, alarm: row });
+      })
+      .catch((err) => this.opts.log.error({ err, alarm: d.type, vehicle: d.vehicleId }, 'an alarm could not be stored'))
+      .finally(() => this.raising.delete(p));
+    this.raising.add(p);
+    return p;
+  }
+
+  /** Wait for the alarms being written. */
+  async settled(): Promise<void> {
+    while (this.raising.size) await Promise.all([...this.raising]);
+  }
+
+  openChannel(principalOf: (req: http.IncomingMessage) => Promise<Principal>, opts: { allowedOrigins?: readonly string[] | '*' } = {}): LiveChannel {
+    this.channel = new LiveChannel(this.live, principalOf, opts);
+    return this.channel;
+  }
+
+  get online(): number {
+    return this.sessions.size;
+  }
+
+  register(r: Parameters<typeof registerTerminal>[1]) {
+    return registerTerminal(this.opts.pool, r);
+  }
+
+  authenticate(phone: string, code: string): Promise<VehicleInfo | null> {
+    return authenticateTerminal(this.opts.pool, phone, code);
+  }
+
+  connected(session: object, vehicle: VehicleInfo): void {
+    let set = this.sessions.get(vehicle.id);
+    if (!set) this.sessions.set(vehicle.id, (set = new Set()));
+    set.add(session);
+    if (!this.live.get(vehicle.id)) this.live.upsertVehicle(vehicle);
+    this.live.setStatus(vehicle.id, 'online');
+  }
+
+  disconnected(session: object, vehicle: VehicleInfo): void {
+    const set = this.sessions.get(vehicle.id);
+    set?.delete(session);
+    if (set && set.size === 0) {
+      this.sessions.delete(vehicle.id);
+      this.live.setStatus(vehicle.id, 'offline');
+    }
+  }
+
+  async close(): Promise<void> {
+    this.keeper.stop();
+    if (this.refresh) clearInterval(this.refresh);
+    if (this.offlineTimer) clearInterval(this.offlineTimer);
+    await this.settled();
+    this.channel?.close();
+    await this.writer.close();
+  }
+}
