@@ -13,6 +13,7 @@ import { FeatureLayers } from './features/layers.ts';
 import type { Metrics } from './metrics.ts';
 import type { LayerRegistry } from './registry/registry.ts';
 import { analysesRoutes } from './routes/analyses.ts';
+import { caseRoutes } from './routes/cases.ts';
 import { catalogRoutes } from './routes/catalog.ts';
 import { importRoutes } from './routes/imports.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
@@ -96,6 +97,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
+  caseRoutes(router, { pool: deps.pool, photoMaxMB: config.PHOTO_MAX_MB });
   if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
   viewerRoutes(router, { publicUrl: config.PUBLIC_URL });

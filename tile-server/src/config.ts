@@ -80,6 +80,8 @@ const schema = z.object({
   /** Vehicle fixes implying more than this speed from their neighbours are dropped as jumps (km/h). */
   IMPORT_MAX_SPEED_KMH: decimal(1).default(180),
   /** API key of the 人防办 demo department, for the restricted sample layer; unset = one is made and printed at first start. */
+  /** Largest case photo accepted, in MiB (413 beyond); decoded images are also limited in pixels (sharp's limitInputPixels). */
+  PHOTO_MAX_MB: decimal(0.001).default(20),
   DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
 });
 

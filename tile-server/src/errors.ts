@@ -10,6 +10,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** More members of the JSON answer (e.g. a 409's current state); never secrets. */
+    readonly extra?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -37,7 +39,7 @@ export function errorBoundary(log: Logger) {
     } catch (err) {
       if (err instanceof HttpError && err.status < 500) {
         ctx.status = err.status;
-        ctx.body = { error: err.code, message: err.message };
+        ctx.body = { error: err.code, message: err.message, ...err.extra };
         return;
       }
       const unavailable = !(err instanceof HttpError) && isDatabaseUnavailable(err);
