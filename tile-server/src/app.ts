@@ -19,6 +19,7 @@ import { importRoutes } from './routes/imports.ts';
 import type { ImportJobs } from '../../import/jobs.ts';
 import { featureRoutes } from './routes/features.ts';
 import { ogcRoutes } from './routes/ogc.ts';
+import { open311Routes } from './routes/open311.ts';
 import { ogcTileRoutes } from './routes/ogc-tiles.ts';
 import { operationRoutes } from './routes/operations.ts';
 import { styleRoutes } from './routes/styles.ts';
@@ -98,6 +99,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   styleRoutes(router, deps.registry, config.PUBLIC_URL);
   analysesRoutes(router, { run, pool: deps.pool, registry: deps.registry });
   caseRoutes(router, { pool: deps.pool, photoMaxMB: config.PHOTO_MAX_MB });
+  open311Routes(router, { pool: deps.pool, keys: deps.keys, photoMaxMB: config.PHOTO_MAX_MB });
   if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB);
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
   viewerRoutes(router, { publicUrl: config.PUBLIC_URL });
