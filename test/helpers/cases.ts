@@ -39,7 +39,8 @@ export async function startCaseWorld(env: Record<string, string> = {}): Promise<
     async placeIn(district, n = 0) {
       const { rows } = await p.sql.query<{ lon: number; lat: number }>(
         `SELECT ST_X(pt) AS lon, ST_Y(pt) AS lat FROM (
-           SELECT ST_PointOnSurface(geom) AS pt FROM urban.grid_cells WHERE district_code = $1 ORDER BY code OFFSET $2 LIMIT 1) x`,
+           SELECT ST_PointOnSurface(geom) AS pt FROM urban.grid_cells WHERE district_code = $1 ORDER BY code
+           OFFSET $2::int % greatest((SELECT count(*) FROM urban.grid_cells WHERE district_code = $1), 1) LIMIT 1) x`,
         [district, n * 37],
       );
       if (!rows[0]) throw new Error(`no grid cell in ${district}`);
