@@ -82,7 +82,7 @@ export default defineConfig({
     // MapLibre is large by design; the budget is checked by bench:viewer, not by this warning.
     chunkSizeWarningLimit: 700,
     rolldownOptions: {
-      input: { index: path.join(here, 'index.html'), m: path.join(here, 'm/index.html'), [WORKER_ENTRY]: path.join(here, 'src/map/worker.ts') },
+      input: { index: path.join(here, 'index.html'), m: path.join(here, 'm/index.html'), cases: path.join(here, 'cases/index.html'), [WORKER_ENTRY]: path.join(here, 'src/map/worker.ts') },
       // The worker entry is loaded by URL, not imported: keep its side effects (it registers itself).
       preserveEntrySignatures: 'allow-extension',
     },

@@ -1,6 +1,6 @@
-// The inspector's phone page /m/ in Chromium with a phone viewport and touch: a report with two photos made
+// The inspector's phone page /m/ (phone viewport, touch) and the centre's desk /cases/ in Chromium. On the phone: a report with two photos made
 // while offline waits in IndexedDB (the page says so), is sent when the network returns, and makes exactly one
-// case (client_id), even after a reload; it then shows under "my reports".
+// case (client_id), even after a reload; it then shows under "my reports". On the desk: list, sheet and actions.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
@@ -78,5 +78,33 @@ test('offline report with two photos is kept, sent once when the network returns
   const code = (await w.p.sql.query(`SELECT code FROM cases.cases WHERE id = $1`, [cases[0].id])).rows[0].code;
   t.regex(await page.textContent('#mine') ?? '', new RegExp(`${code} · 暴露垃圾 · 上报`));
   t.deepEqual(failed.filter((f) => !f.includes('/api/cases')), [], 'no other request failed and no page error');
+  await context.close();
+});
+
+test('the desk lists a new case, opens its sheet and files and dispatches it with the buttons the workflow allows', async (t) => {
+  const at = await w.placeIn('320812', 31);
+  const { code } = (await w.p.http.post('/api/cases').set('Authorization', `Bearer ${w.keys.inspector!.key}`).send({ category: 'SJ0104', ...at, description: '道路不洁' })).body;
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/cases/?key=${w.keys.supervisor!.key}`);
+  const row = page.locator(`tr[data-code="${code}"]`);
+  await row.waitFor({ timeout: 30_000 });
+  await row.click();
+  await page.waitForFunction((c) => document.getElementById('sheet-title')!.textContent!.startsWith(c), code);
+  t.regex(await page.textContent('#facts') ?? '', /道路不洁/);
+  // Only the actions of the state 上报 are offered.
+  const offered = await page.locator('#actions button').evaluateAll((bs) => bs.map((b) => (b as HTMLElement).dataset.action).sort());
+  t.deepEqual(offered, ['accept', 'cancel', 'merge', 'park', 'reject', 'request_verify', 'supervise', 'unpark']);
+  await page.click('#actions button[data-action="accept"]');
+  await page.waitForFunction(() => document.getElementById('action-status')!.textContent === '立案: accepted');
+  await page.click('#actions button[data-action="dispatch"]');
+  await page.waitForFunction(() => document.getElementById('action-status')!.textContent === '派遣: dispatched');
+  t.like((await w.p.http.get(`/api/cases/${code}`).set('Authorization', `Bearer ${w.keys.reader!.key}`)).body, { state: 'dispatched', department_id: 'cgj' });
+  // A refused action says why: 作废 without a reason.
+  await page.click('#actions button[data-action="cancel"]');
+  await page.waitForFunction(() => /^400: .*reason/.test(document.getElementById('action-status')!.textContent!));
+  t.deepEqual(errors, []);
   await context.close();
 });

@@ -115,16 +115,19 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
   });
 
   // The inspectors' phone page (map-viewer/m/, its own Vite entry sharing the assets).
-  router.get('/m/', async (ctx) => {
-    ctx.state.route = 'viewer';
-    // The router is not strict: /m lands here too, and must become /m/ for the page's relative asset URLs.
-    if (!ctx.path.endsWith('/')) return ctx.redirect('m/');
-    const page = await files.get(path.join('m', 'index.html'));
-    if (!page) throw new HttpError(503, 'viewer_not_built', 'the pages are not built: run `npm run build`');
-    ctx.set('Content-Security-Policy', csp);
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    send(ctx, page, 'html', 'no-cache');
-  });
+  // The inspectors' phone page and the centre's desk: their own Vite entries (map-viewer/m/, cases/), sharing assets.
+  for (const page of ['m', 'cases']) {
+    router.get(`/${page}/`, async (ctx) => {
+      ctx.state.route = 'viewer';
+      // The router is not strict: /m lands here too, and must become /m/ for the page's relative asset URLs.
+      if (!ctx.path.endsWith('/')) return ctx.redirect(`${page}/`);
+      const file = await files.get(path.join(page, 'index.html'));
+      if (!file) throw new HttpError(503, 'viewer_not_built', 'the pages are not built: run `npm run build`');
+      ctx.set('Content-Security-Policy', csp);
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      send(ctx, file, 'html', 'no-cache');
+    });
+  }
 
   router.get('/assets/:file', async (ctx) => {
     ctx.state.route = 'viewer-asset';
