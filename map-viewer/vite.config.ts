@@ -86,6 +86,8 @@ export default defineConfig({
         index: path.join(here, 'index.html'),
         login: path.join(here, 'login.html'),
         admin: path.join(here, 'admin.html'),
+        m: path.join(here, 'm/index.html'),
+        cases: path.join(here, 'cases/index.html'),
         [WORKER_ENTRY]: path.join(here, 'src/map/worker.ts'),
       },
       // The worker entry is loaded by URL, not imported: keep its side effects (it registers itself).

@@ -107,6 +107,8 @@ const schema = z.object({
     .regex(/^\/[^\s]*\{z\}[^\s]*\{x\}[^\s]*\{y\}/, 'a path on this host with {z}, {x} and {y}, e.g. /imagery/{z}/{x}/{y}.jpg')
     .optional(),
   BASEMAP_RASTER_ATTRIBUTION: z.string().max(200).optional(),
+  /** Largest case photo accepted, in MiB (413 beyond); decoded images are also limited in pixels (sharp's limitInputPixels). */
+  PHOTO_MAX_MB: decimal(0.001).default(20),
   DEMO_API_KEY: z.string().regex(/^cb_[A-Za-z0-9_-]{43}$/, 'an API key as `npm run key -- create` prints it (cb_ and 43 characters)').optional(),
   /**
    * Bearer token that opens GET /metrics and the details of GET /health to a monitoring system without an API

@@ -11,6 +11,8 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** More members of the JSON answer (e.g. a 409's current state); never secrets. */
+    readonly extra?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
   }
@@ -60,7 +62,7 @@ export function errorBoundary(log: Logger, onRefused?: (ctx: Context, err: HttpE
         const retryAfter = (err as { retryAfterS?: number }).retryAfterS;
         if (retryAfter !== undefined) ctx.set('Retry-After', String(retryAfter));
         ctx.status = err.status;
-        ctx.body = { error: err.code, message: err.message };
+        ctx.body = { error: err.code, message: err.message, ...err.extra };
         return;
       }
       const unavailable = !(err instanceof HttpError) && isDatabaseUnavailable(err);

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AppState } from '../app.ts';
-import { notFound } from '../errors.ts';
+import { HttpError, notFound } from '../errors.ts';
 
 /**
  * The map viewer: the files `npm run build` writes to map-viewer/dist. Assets have content hashes in their
@@ -122,6 +122,21 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
     ctx.set('Content-Security-Policy', csp);
     ctx.set('X-Content-Type-Options', 'nosniff');
     send(ctx, index, 'html', 'no-cache');
+  }
+
+  // The inspectors' phone page (map-viewer/m/, its own Vite entry sharing the assets).
+  // The inspectors' phone page and the centre's desk: their own Vite entries (map-viewer/m/, cases/), sharing assets.
+  for (const page of ['m', 'cases']) {
+    router.get(`/${page}/`, async (ctx) => {
+      ctx.state.route = 'viewer';
+      // The router is not strict: /m lands here too, and must become /m/ for the page's relative asset URLs.
+      if (!ctx.path.endsWith('/')) return ctx.redirect(`${page}/`);
+      const file = await files.get(path.join(page, 'index.html'));
+      if (!file) throw new HttpError(503, 'viewer_not_built', 'the pages are not built: run `npm run build`');
+      ctx.set('Content-Security-Policy', csp);
+      ctx.set('X-Content-Type-Options', 'nosniff');
+      send(ctx, file, 'html', 'no-cache');
+    });
   }
 
   router.get('/assets/:file', async (ctx) => {

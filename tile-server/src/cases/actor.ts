@@ -1,0 +1,24 @@
+import type { Principal } from '../access/access.ts';
+
+/** Who acts, as the timeline and the case's reporter/assignee record it: a user, else the API key. */
+export function actorOf(principal: Principal): string {
+  if (principal.userId !== null) return `user:${principal.userId}`;
+  if (principal.keyId !== null) return `key:${principal.keyId}`;
+  return 'anonymous';
+}
+
+/** The roles the actor acted with (a key has rights, not roles: its department then). */
+export function actorRole(principal: Principal): string {
+  if (principal.roles.length) return principal.roles.join(',');
+  return principal.kind === 'key' ? `key of ${principal.department}` : principal.kind;
+}
+
+/**
+ * The scope condition on a case row aliased `c`: a principal limited to 行政区划 codes sees the cases whose
+ * most detailed division (社区, else 街道, else 区县) starts with one of them. `$n` is the scopes array (NULL =
+ * city-wide). Applied in SQL, so lists, sheets, counts and transitions agree.
+ */
+export function scopeCondition(param: number): string {
+  return `($${param}::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($${param}::text[]) s
+            WHERE coalesce(c.community_code, c.street_code, c.district_code, '') LIKE s || '%'))`;
+}
