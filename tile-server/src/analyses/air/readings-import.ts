@@ -7,7 +7,7 @@ import { realtimeAqi, standardInForce } from '../aqi/aqi.ts';
 
 /**
  * Import of hourly station readings in the CNEMC CSV layout: `timepoint,stationcode,longitude,latitude,…` and the
- * pollutant columns below (µg/m³, CO mg/m³), missing values empty. Unknown columns (aqi, quality,
+ * pollutant columns below (µg/m³, CO mg/m³), missing values empty, NA or / (as CNEMC publishes them). Unknown columns (aqi, quality,
  * primarypollutant, …) are reported and ignored: the platform computes the AQI itself, with the standard in force
  * on the reading's day. A timepoint without an offset is China time (UTC+8). All or nothing: any bad row rejects
  * the file, each problem named with its line.
@@ -42,7 +42,8 @@ interface Reading {
   values: Record<(typeof POLLUTANT_COLUMNS)[number], number | null>;
 }
 
-const TIMEPOINT = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?$/;
+// 2026-03-10 15:00, 2026-03-10T15:00:00+08:00, and CNEMC's archived 2026-03-10T1500.
+const TIMEPOINT = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}):?(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?$/;
 const DECIMAL = /^\d+(\.\d+)?$/;
 
 /** Header names as CNEMC writes them in its various exports: PM2.5 / pm2_5 / PM2_5, mixed case. */
@@ -83,7 +84,8 @@ function parseReadings(csv: string): { readings: Reading[]; ignored: string[] } 
     const values = {} as Reading['values'];
     for (const p of POLLUTANT_COLUMNS) {
       const v = cell(p);
-      if (v === '') values[p] = null;
+      // CNEMC's files write a missing value as NA or /, as well as leaving it empty.
+      if (v === '' || v === 'NA' || v === '/') values[p] = null;
       else if (DECIMAL.test(v)) values[p] = Number(v);
       else return bad(`${p} "${v}" is not a concentration (a number of 0 or more, or empty when missing)`);
     }
