@@ -1,6 +1,6 @@
 import './styles.css';
-import { shareableUrl } from './session-key.ts';
-import { getJson, notThereYet } from './api.ts';
+import { shareableUrl, takeSessionKey } from './session-key.ts';
+import { getJson, notThereYet, serviceDown } from './api.ts';
 import { loadCatalog, type CatalogLayer } from './catalog.ts';
 import { lang, onLang, setLang, t } from './i18n.ts';
 import type { Map as MapLibreMap, StyleSpecification } from 'maplibre-gl';
@@ -116,6 +116,9 @@ function localizeControls(map: MapLibreMap): void {
 }
 
 async function start(): Promise<void> {
+  // Before anything is asked of the server: the key leaves the address bar.
+  takeSessionKey();
+  serviceDown.failed = () => serviceState.failed();
   chrome();
   serviceState.mount(byId('service-banner'));
   let catalog: CatalogLayer[];
