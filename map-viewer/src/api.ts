@@ -1,5 +1,7 @@
 import { sessionKey } from './session-key.ts';
-import { serviceState } from './ui/service-state.ts';
+
+/** Told when a request fails because the service is down (main.ts shows the banner: ui/service-state.ts). */
+export const serviceDown = { failed: (): void => {} };
 
 /**
  * The viewer talks only to the server it was loaded from, with relative URLs (it may sit behind a proxy under
@@ -32,11 +34,11 @@ async function send<T>(url: string, init: RequestInit): Promise<ApiResult<T>> {
   try {
     res = await fetch(url, { ...init, headers: { Accept: 'application/json', ...init.headers } });
   } catch (err) {
-    if ((err as Error).name !== 'AbortError') serviceState.failed();
+    if ((err as Error).name !== 'AbortError') serviceDown.failed();
     throw err;
   }
   // 502–504: the server (or its database, or the proxy before it) is down for now; the banner says so.
-  if (res.status >= 502 && res.status <= 504) serviceState.failed();
+  if (res.status >= 502 && res.status <= 504) serviceDown.failed();
   const text = await res.text();
   let body: unknown = null;
   try {

@@ -1,6 +1,6 @@
 import './styles.css';
-import { shareableUrl } from './session-key.ts';
-import { getJson, notThereYet } from './api.ts';
+import { shareableUrl, takeSessionKey } from './session-key.ts';
+import { getJson, notThereYet, serviceDown } from './api.ts';
 import { loadCatalog, type CatalogLayer } from './catalog.ts';
 import { lang, onLang, setLang, t } from './i18n.ts';
 import type { Map as MapLibreMap, StyleSpecification } from 'maplibre-gl';
@@ -117,6 +117,9 @@ function localizeControls(map: MapLibreMap): void {
 }
 
 async function start(): Promise<void> {
+  // Before anything is asked of the server: the key leaves the address bar.
+  takeSessionKey();
+  serviceDown.failed = () => serviceState.failed();
   chrome();
   void showAccount(document.querySelector<HTMLElement>('.topbar')!);
   serviceState.mount(byId('service-banner'));

@@ -15,17 +15,23 @@ function takeKeyFromAddress(): string | null {
   return key;
 }
 
-let key: string | null = null;
-const fromAddress = takeKeyFromAddress();
-try {
-  if (fromAddress) sessionStorage.setItem(STORAGE_KEY, fromAddress);
-  key = sessionStorage.getItem(STORAGE_KEY);
-} catch {
-  key = fromAddress; // storage disabled by policy: the key lives as long as the page
+let key: string | null | undefined;
+
+/** Take the key out of the address now (main.ts calls this first thing); idempotent. */
+export function takeSessionKey(): string | null {
+  if (key !== undefined) return key;
+  const fromAddress = takeKeyFromAddress();
+  try {
+    if (fromAddress) sessionStorage.setItem(STORAGE_KEY, fromAddress);
+    key = sessionStorage.getItem(STORAGE_KEY);
+  } catch {
+    key = fromAddress; // storage disabled by policy: the key lives as long as the page
+  }
+  return key;
 }
 
 /** The key this tab was opened with, if any. */
-export const sessionKey = (): string | null => key;
+export const sessionKey = (): string | null => takeSessionKey();
 
 /** A link to the current view without any secret: what share links and bookmarks use. */
 export function shareableUrl(): string {
