@@ -126,7 +126,8 @@ export class LayerPanel {
       h('div', { class: 'layer-head' }, box, h('label', { for: box.id, title: description || undefined }, title)),
       h('div', { class: 'layer-opacity' }, h('span', { 'aria-hidden': 'true' }, words.opacity), slider),
       layer.legend.length ? this.legend(layer) : null,
-      downloadMenu(layer),
+      // Only for layers switched on: what is downloaded is what the planner sees, and the panel keeps few tab stops.
+      state.visible ? downloadMenu(layer) : null,
     );
   }
 
