@@ -202,7 +202,8 @@ export class LayerPanel {
       h('div', { class: 'layer-opacity' }, h('span', { 'aria-hidden': 'true' }, words.opacity), slider),
       this.parts.layerTools?.(layer) ?? null,
       this.parts.legends.element(layer),
-      downloadMenu(layer),
+      // Only for layers switched on: what is downloaded is what the planner sees, and the panel keeps few tab stops.
+      state.visible ? downloadMenu(layer) : null,
     );
     return item;
   }
