@@ -1,4 +1,6 @@
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ImportError } from './errors.ts';
@@ -55,6 +57,8 @@ export class ImportJobs {
       layersDir: string;
       timezone: string;
       maxSpeedKmh: number;
+      /** Most a .zip upload may unpack to (a multiple of IMPORT_MAX_MB). */
+      maxUnzippedMB?: number;
       /** After a successful import, before the job reads as succeeded: e.g. the registry re-reads definitions. */
       afterImport?: () => Promise<void>;
       /** A job failed: `kind` is the ImportError code, or 'internal' (counted in /metrics). */
@@ -62,8 +66,16 @@ export class ImportJobs {
     },
   ) {}
 
-  /** Jobs a previous server process left queued or running were rolled back when it died. */
+  /**
+   * Jobs a previous server process left queued or running were rolled back when it died; its upload
+   * directories (named with its pid) are removed, those of live servers on this machine kept.
+   */
   async recover(): Promise<void> {
+    const tmp = os.tmpdir();
+    for (const name of await fs.promises.readdir(tmp).catch(() => [] as string[])) {
+      const pid = Number(/^citybase-upload-(\d+)-/.exec(name)?.[1]);
+      if (pid && pid !== process.pid && !processAlive(pid)) await fs.promises.rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => {});
+    }
     await this.deps.pool.query(
       `UPDATE citybase.import_jobs SET status = 'failed', finished_at = now(),
               error = 'the server stopped before this import finished; nothing was changed: submit it again'
@@ -137,6 +149,7 @@ export class ImportJobs {
       const options = {
         timezone: this.deps.timezone,
         maxSpeedKmh: this.deps.maxSpeedKmh,
+        ...(this.deps.maxUnzippedMB ? { maxUnzippedMB: this.deps.maxUnzippedMB } : {}),
         ...req.options,
         file: req.path,
         fileName: req.fileName,
@@ -167,5 +180,14 @@ export class ImportJobs {
       this.running.delete(controller);
       await fs.promises.rm(req.dir, { recursive: true, force: true });
     }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

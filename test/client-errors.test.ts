@@ -73,7 +73,7 @@ test('a world polygon in POST /query is answered with a count, or a 400 naming t
 });
 
 test('a POST /query that exceeds the statement timeout is a 503 like items and tiles', async (t) => {
-  const slow = await startTestPlatform({ STATEMENT_TIMEOUT_MS: '100' });
+  const slow = await startTestPlatform({ STATEMENT_TIMEOUT_MS: '1000' });
   const lock = await slow.sql.connect();
   try {
     // A department's long transaction holds the table: the query waits past its time limit.

@@ -9,7 +9,8 @@ import { decodeTile, tileOf } from './helpers/mvt.ts';
 let p: TestPlatform;
 let jtj: string;
 test.before(async () => {
-  p = await startTestPlatform();
+  // One test queries a 30° × 25° box (all of eastern China): beyond the default cost bound, allowed here.
+  p = await startTestPlatform({ QUERY_MAX_AREA_KM2: '10000000' });
   jtj = (await p.platform.keys.create('jtj', 'features query test')).key;
 });
 test.after.always(async () => {

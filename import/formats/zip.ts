@@ -48,10 +48,15 @@ export async function unzip(file: string, name: string, dir: string, limits: Unz
           const stream = await new Promise<NodeJS.ReadableStream>((res, rej) =>
             zip.openReadStream(entry, (err, s) => (err ? rej(bad(name, err)) : res(s!))),
           );
+          let inflated = 0;
           const limit = new Transform({
             transform(chunk: Buffer, _e, cb) {
               total += chunk.length;
+              inflated += chunk.length;
               if (total > limits.maxBytes) return cb(tooBig(name, limits.maxBytes));
+              // Real data compresses 2–20×; beyond 1 MB, a ratio over MAX_RATIO is a bomb, whatever the total.
+              if (inflated > 2 ** 20 && inflated > MAX_RATIO * Math.max(1, entry.compressedSize))
+                return cb(new ImportError(`${name}: ${entry.fileName} inflates more than ${MAX_RATIO}× (a zip bomb?); nothing was imported`));
               cb(null, chunk);
             },
           });
@@ -70,6 +75,9 @@ export async function unzip(file: string, name: string, dir: string, limits: Unz
   }
   return written;
 }
+
+/** Largest inflation ratio of an entry over 1 MB. */
+const MAX_RATIO = 500;
 
 function tooBig(name: string, max: number): ImportError {
   return new ImportError(`${name} unpacks to more than ${Math.round(max / 2 ** 20)} MB (a zip bomb?); nothing was imported`);

@@ -138,7 +138,7 @@ const schema = z.object({
   ANALYSIS_MAX_CONNECTIONS: int(1, 1000).optional(),
   /** Cost bound of POST /query, checked before any SQL: vertices of the geometry, and its area (bounding box, buffer included). */
   QUERY_MAX_VERTICES: int(4, 10_000_000).default(20_000),
-  QUERY_MAX_AREA_KM2: decimal(0.001).default(20_000),
+  QUERY_MAX_AREA_KM2: decimal(0.001).default(100_000),
   // --- People and sessions (identity) ---
   /** Minutes without a request after which a session ends. */
   SESSION_IDLE_MIN: int(1, 24 * 60).default(30),

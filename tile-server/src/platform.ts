@@ -134,6 +134,8 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     layersDir: config.LAYERS_DIR,
     timezone: config.IMPORT_TIMEZONE,
     maxSpeedKmh: config.IMPORT_MAX_SPEED_KMH,
+    // An upload may unpack to at most 10× its size limit (a 3 MB zip once wrote 3 GB to /tmp).
+    maxUnzippedMB: config.IMPORT_MAX_MB * 10,
     afterImport: () => registry.refresh(),
     onFailed: (kind) => metrics.importJobsFailed.inc({ kind }),
   });

@@ -60,7 +60,7 @@ export interface QueryCost {
   maxVertices: number;
   maxAreaKm2: number;
 }
-const DEFAULT_COST: QueryCost = { maxVertices: 20_000, maxAreaKm2: 20_000 };
+const DEFAULT_COST: QueryCost = { maxVertices: 20_000, maxAreaKm2: 100_000 };
 
 /**
  * Refuse, before any SQL, a query whose cost the client made unbounded: too many vertices (each is tested

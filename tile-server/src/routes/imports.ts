@@ -22,6 +22,9 @@ import { HttpError, badRequest, notFound } from '../errors.ts';
  * rejected rows, for the department that submitted it. The upload is streamed to a temporary file; beyond
  * IMPORT_MAX_MB the request is answered 413 and nothing is kept.
  */
+/** Upload directories are named <prefix><pid>-<random> in the OS temp directory. */
+export const UPLOAD_PREFIX = 'citybase-upload-';
+
 const FIELDS = ['layer', 'title', 'theme', 'mode', 'srs', 'encoding', 'sublayer', 'lon', 'lat', 'geometry', 'vehicle', 'timezone', 'maxRejected'] as const;
 
 export function importRoutes(router: Router<AppState>, jobs: ImportJobs, maxMB: number, sql: Queryable, run: QueryRunner): void {
@@ -99,7 +102,9 @@ interface Upload {
 
 /** Stream the one file part to disk; the request is read to its end in every case, so the answer reaches the client. */
 async function receive(ctx: Context, limit: number, maxMB: number): Promise<Upload> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'citybase-upload-'));
+  // The pid in the name lets the next start remove what a crashed server left (ImportJobs.recover).
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), `${UPLOAD_PREFIX}${process.pid}-`));
+  const outputs: fs.WriteStream[] = [];
   const fields: Record<string, string> = {};
   let file: { path: string; fileName: string } | null = null;
   let problem: HttpError | null = null;
@@ -126,13 +131,23 @@ async function receive(ctx: Context, limit: number, maxMB: number): Promise<Uplo
         stream.on('limit', () => {
           problem ??= tooLarge(maxMB);
         });
-        writes.push(pipeline(stream, fs.createWriteStream(target, { flags: 'wx' })));
+        const out = fs.createWriteStream(target, { flags: 'wx' });
+        outputs.push(out);
+        writes.push(pipeline(stream, out));
       });
       bb.on('filesLimit', () => {
         problem ??= badRequest('invalid_request', 'send one file per import');
       });
       bb.on('error', (err: Error) => reject(badRequest('invalid_request', `the multipart body is malformed: ${err.message}`)));
       bb.on('close', () => resolve());
+      // A client that leaves mid-upload: busboy would wait for the rest forever, holding the file open.
+      ctx.req.once('close', () => {
+        if (ctx.req.complete) return;
+        const err = badRequest('upload_aborted', 'the client closed the connection before the upload ended');
+        for (const out of outputs) out.destroy(err);
+        bb.destroy(err);
+        reject(err);
+      });
       ctx.req.pipe(bb);
     });
     await Promise.all(writes);
@@ -143,6 +158,8 @@ async function receive(ctx: Context, limit: number, maxMB: number): Promise<Uplo
     return { dir, path: f.path, fileName: f.fileName, fields };
   } catch (err) {
     ctx.req.resume();
+    for (const out of outputs) out.destroy();
+    await Promise.allSettled(writes);
     await fs.promises.rm(dir, { recursive: true, force: true });
     throw err;
   }
