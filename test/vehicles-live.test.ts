@@ -127,3 +127,17 @@ test.serial('vehicles_live tiles are cut from memory, with the same access rules
   t.is((await tp.http.get('/api/vehicles')).status, 401);
   t.is((await tp.http.get('/api/vehicles').set('Authorization', `Bearer ${keys.jtjNoRight}`)).status, 403);
 });
+
+test.serial('positions written by a gateway in another process reach the live state through vehicles.latest', async (t) => {
+  const time = new Date(base + 300_000);
+  await tp.sql.query(
+    `INSERT INTO vehicles.latest (vehicle_id, fix_time, geom, speed_kmh, course, received_at) VALUES ('苏H60002', $1, ST_SetSRID(ST_MakePoint(119.05, 33.55), 4326), 12, 90, now())`,
+    [time],
+  );
+  await tp.platform.vehicles.refreshFleet();
+  t.like(tp.platform.vehicles.live.get('苏H60002'), { lon: 119.05, lat: 33.55, time: time.getTime(), speedKmh: 12 });
+  // An older stored fix never moves a vehicle back.
+  await tp.sql.query(`UPDATE vehicles.latest SET fix_time = $1, geom = ST_SetSRID(ST_MakePoint(119, 33), 4326) WHERE vehicle_id = '苏H60001'`, [new Date(base - 86_400_000)]);
+  await tp.platform.vehicles.refreshFleet();
+  t.is(tp.platform.vehicles.live.get('苏H60001')!.lat, 33.604);
+});

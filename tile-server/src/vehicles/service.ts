@@ -71,6 +71,8 @@ export class VehicleService {
   /** Sessions per vehicle: a vehicle is online while one of its terminals' connections is authenticated. */
   private sessions = new Map<string, Set<object>>();
   private refresh: NodeJS.Timeout | null = null;
+  /** Set by startGateway: terminals report through this process. */
+  gatewayRunning = false;
 
   constructor(private readonly opts: VehicleServiceOptions) {
     this.writer = new PositionWriter({
@@ -98,8 +100,11 @@ export class VehicleService {
   async start(): Promise<this> {
     await this.keeper.start();
     await this.refreshFleet();
-    // Vehicles registered elsewhere (the CLI, another server) appear on the desk within this time.
-    this.refresh = setInterval(() => void this.refreshFleet().catch(() => {}), 15_000);
+    // Vehicles registered elsewhere (the CLI, another server) appear on the desk within this time. Only while
+    // there is something to serve (a gateway here, or a desk connected): an idle platform sends no queries.
+    this.refresh = setInterval(() => {
+      if (this.gatewayRunning || (this.channel?.size ?? 0) > 0) void this.refreshFleet().catch(() => {});
+    }, 15_000);
     this.refresh.unref();
     this.offlineTimer = setInterval(() => {
       for (const d of this.alarms.offline(Date.now(), (id) => this.live.get(id) && { ...this.live.get(id)!, plateColor: null, phone: null })) void this.raise(d);

@@ -71,12 +71,14 @@ export async function startGateway(vehicles: VehicleService, opts: GatewayOption
     server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
+  vehicles.gatewayRunning = true;
   opts.log.info({ port }, 'JT/T 808 gateway listening');
   return {
     port,
     sessions,
     stats,
     async close() {
+      vehicles.gatewayRunning = false;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sessions) s.close('shutdown');
       await closed;
