@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { pino } from 'pino';
-import { eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { eventually, OPS, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { makeZip, tempDir, writeShapes } from './fixtures/import/helpers.ts';
 
 /**
@@ -71,6 +71,6 @@ test.serial('a failed job is logged with its reason (pino) and counted in /metri
   t.regex(job.error, /--srs EPSG:4549/);
   const entry = await eventually(async () => logged.find((l) => l.msg === 'import job failed' && l.job === res.body.id));
   t.like(entry, { level: 40, department: 'dsj', file: 'towns.zip', kind: 'unknown_crs', reason: job.error });
-  const metrics = await p.http.get('/metrics');
+  const metrics = await p.http.get('/metrics').set(OPS);
   t.regex(metrics.text, /citybase_import_jobs_failed_total\{kind="unknown_crs"\} 1/);
 });

@@ -163,3 +163,25 @@ test.serial('a scope must be a code of the platform’s own boundaries', async (
   t.is(res.status, 400);
   t.regex(res.body.message, /320899/);
 });
+
+test.serial('downloads and the geocoder are scoped too: a district exports and finds only its own features', async (t) => {
+  const csv = await as('qjp').get('/collections/sc_points/download').query({ f: 'csv' }).buffer(true).parse((res, done) => {
+    let text = '';
+    res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+    res.on('end', () => done(null, text));
+  });
+  t.is(csv.status, 200);
+  const text = String(csv.body);
+  t.true(text.includes('Q1') && text.includes('Q2'));
+  t.false(text.includes('H1') || text.includes('H2'), 'no 淮阴区 row in a 清江浦区 export');
+  const geojson = await as('city').get('/collections/sc_points/download').query({ f: 'geojson' });
+  t.is(JSON.parse(geojson.text).features.length, 4);
+
+  // sc_plain (the same points, not scoped) is found by everyone; the scoped layer only within the scope.
+  const found = async (who: string, q: string) =>
+    ((await as(who).get('/api/geocode').query({ q })).body.results as Array<{ layer: string; name: string }>).map((r) => `${r.layer}:${r.name}`);
+  t.false((await found('qjp', 'H1')).includes('sc_points:H1'));
+  t.true((await found('qjp', 'H1')).includes('sc_plain:H1'));
+  t.true((await found('city', 'H1')).includes('sc_points:H1'));
+  t.true((await found('qjp', 'Q2')).includes('sc_points:Q2'));
+});

@@ -5,9 +5,9 @@ import { HttpError } from '../errors.ts';
  * A bulkhead (Envoy's max_requests per cluster): analysis queries (POST /query, identify, items, analyses) hold
  * at most `max` of the pool's connections at once, so tiles, /health and sign-in, which take connections from
  * the pool directly, always find one when analyses are busy. Queries beyond it wait in line; beyond `queue`
- * waiting, the request is answered 503 at once instead of piling up.
+ * waiting, the request is answered 503 at once instead of piling up (64 per slot: one geocoder or identify request alone fans out to a query per layer).
  */
-export function bulkhead(run: QueryRunner, max: number, queue = max * 16): QueryRunner & { readonly active: number; readonly waiting: number } {
+export function bulkhead(run: QueryRunner, max: number, queue = max * 64): QueryRunner & { readonly active: number; readonly waiting: number } {
   let active = 0;
   const line: Array<() => void> = [];
   const enter = async (signal?: AbortSignal) => {
