@@ -70,7 +70,9 @@ export async function generateData(url: string, points: number, polygons: number
 /** Write the two layer definitions into dir (used as LAYERS_DIR). */
 export function writeLayers(dir: string): void {
   fs.mkdirSync(dir, { recursive: true });
-  const common = { theme: 'urban', owner: 'zrzy', access: 'public', geometryColumn: 'geom', idColumn: 'id', minzoom: 0, maxzoom: 22 };
+  // Scoped by area (the costlier kind): an unlimited caller's query passes NULL and skips it; a district's user
+  // gets the district's features (bench:tiles measures both).
+  const common = { theme: 'urban', owner: 'zrzy', access: 'public', geometryColumn: 'geom', idColumn: 'id', minzoom: 0, maxzoom: 22, scope: 'area' };
   const label = (en: string) => ({ label: { zh: en, en } });
   const defs = [
     {

@@ -15,9 +15,40 @@ import { startServerChild, type ServerChild } from './server-child.ts';
 import { BBOX, LAYERS } from './data.ts';
 import { cpuSeconds, machineBusySeconds, onePass, rssMB, tileList, timedPasses, treeCpuSeconds, type Tile, type Timing } from './load.ts';
 import { NGINX, startNginx } from './nginx.ts';
+import { SessionStore } from '../tile-server/src/auth/sessions.ts';
+import { UserStore } from '../tile-server/src/auth/users.ts';
+import { createQueryRunner } from '../tile-server/src/db/query.ts';
 import { CONCURRENCY, ROUNDS, SECONDS, WARMUP, benchDatabase, cleanups, median, runBenchmark } from './setup.ts';
 
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+/** The district of the scoped subjects: 清江浦区, where most of the generated points are. */
+const SCOPE = '320812';
+
+/**
+ * The city's districts (data-samples) as the platform's boundaries, and a signed-in user of one district: the
+ * session cookie a browser would send. Made directly in the database the servers migrated.
+ */
+async function districtSession(url: string): Promise<string> {
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  cleanups.push(() => pool.end());
+  const run = createQueryRunner(pool);
+  const districts = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, '..', 'data-samples', 'huaian_districts.geojson'), 'utf8')) as {
+    features: Array<{ properties: { adcode: string; name: string }; geometry: unknown }>;
+  };
+  for (const f of districts.features)
+    await run.query(
+      `INSERT INTO basemap.districts (id, adcode, name, geom) VALUES ($1::int, $1, $2, ST_Multi(ST_MakeValid(ST_SetSRID(ST_GeomFromGeoJSON($3), 4326))))
+       ON CONFLICT (adcode) DO NOTHING`,
+      [f.properties.adcode, f.properties.name, JSON.stringify(f.geometry)],
+    );
+  const users = new UserStore(run);
+  const existing = await users.byLogin('bench.district');
+  const user = existing ?? (await users.create('bench.district', { department: 'zrzy', roles: ['viewer'], scopes: [SCOPE] })).user;
+  await run.query(`UPDATE citybase.users SET must_change_password = false WHERE id = $1`, [user.id]);
+  const sessions = new SessionStore(run, { idleMs: 3_600_000, lifetimeMs: 3_600_000, totpRequired: false }, async () => false);
+  const { token } = await sessions.create({ ...user, must_change_password: false }, '127.0.0.1', 'bench');
+  return `cb_session=${token}`;
+}
 const runs = (name: string) => !SKIP.has(name);
 
 // ---- the server under test, in a child process ----
@@ -122,10 +153,17 @@ async function main(): Promise<void> {
   // Idle connections kept as long as the server's pool keeps them (db/pool.ts), so neither starts a round afresh.
   const raw = new pg.Pool({ connectionString: url, max: CONCURRENCY, idleTimeoutMillis: 60_000 });
   cleanups.push(() => raw.end());
-  const rawGet = async (t: Tile) => {
-    const res = await raw.query({ name: `bench:${t.layer}`, text: cold.sql[t.layer]!, values: [t.z, t.x, t.y], rowMode: 'array' });
+  // Scoped layers take the caller's scopes as $4: NULL for an unlimited caller (anonymous here), a district's code
+  // for the signed-in district user of the *-scoped subjects.
+  const rawQuery = (scopes: string[] | null) => async (t: Tile) => {
+    const text = cold.sql[t.layer]!;
+    const values = text.includes('$4') ? [t.z, t.x, t.y, scopes] : [t.z, t.x, t.y];
+    const res = await raw.query({ name: `bench:${t.layer}`, text, values, rowMode: 'array' });
     return (res.rows[0]?.[0] as Buffer | null) ?? Buffer.alloc(0);
   };
+  const rawGet = rawQuery(null);
+  const rawScoped = rawQuery([SCOPE]);
+  const cookie = await districtSession(url);
   const clients: Client[] = [];
   const http = (port: number, headers?: Record<string, string>) => {
     const c = httpClient(port, headers);
@@ -139,6 +177,11 @@ async function main(): Promise<void> {
     { name: 'cold-gzip', client: http(cold.port, { 'accept-encoding': 'gzip' }), pids: () => [cold.pid] },
     { name: 'warm', client: http(warm.port), pids: () => [warm.pid] },
     { name: 'warm-gzip', client: http(warm.port, { 'accept-encoding': 'gzip' }), pids: () => [warm.pid] },
+  ];
+  const scoped: Subject[] = [
+    { name: 'raw-scoped', client: { get: rawScoped, count: async (t) => (await rawScoped(t)).length }, pids: () => [process.pid] },
+    { name: 'cold-scoped', client: http(cold.port, { cookie }), pids: () => [cold.pid] },
+    { name: 'warm-scoped', client: http(warm.port, { cookie }), pids: () => [warm.pid] },
   ];
 
   // Every subject must serve the same bytes: raw SQL, the server without a cache, from its cache, nginx.
@@ -172,7 +215,22 @@ async function main(): Promise<void> {
     subjects.push({ name: 'nginx', client, pids: () => nginx.workers() });
   } else if (runs('nginx')) console.log(`nginx: ${NGINX} is not installed (Debian package nginx-light); skipped`);
 
-  const measured = subjects.filter((s) => runs(s.name) || s.name === 'raw-sql' || s.name === 'cold');
+  // A signed-in user of one district: the server's tiles must be the scoped SQL's bytes, from the cache too.
+  if (runs('scoped')) {
+    const scopedBytes = await fetchAll(scoped[0]!.client, list);
+    const differ = (what: string, got: Buffer[]) => {
+      const n = got.filter((b, i) => !b.equals(scopedBytes[i]!)).length;
+      if (n) throw new Error(`${n} tiles from ${what} differ from the scoped raw SQL's`);
+    };
+    differ('the server (scoped)', await fetchAll(scoped[1]!.client, list));
+    differ('the server with its cache (scoped)', await fetchAll(scoped[2]!.client, list));
+    differ('the server’s cache (scoped)', await fetchAll(scoped[2]!.client, list));
+    const kept = scopedBytes.reduce((a, b) => a + b.length, 0) / rawBytes.reduce((a, b) => a + b.length, 0);
+    console.log(`scoped: a signed-in user of ${SCOPE} (session cookie); their tiles hold ${fmt(kept * 100, 0)}% of the bytes`);
+    subjects.push(...scoped);
+  }
+
+  const measured = subjects.filter((s) => runs(s.name) || s.name === 'raw-sql' || s.name === 'cold' || s.name.endsWith('-scoped'));
   const rounds: Array<Map<string, Row>> = [];
   for (let r = 0; r < ROUNDS; r++) {
     console.log(`\nround ${r + 1} of ${ROUNDS}`);
@@ -208,6 +266,11 @@ async function main(): Promise<void> {
   };
   ratio('cold', 'raw-sql', 0.85);
   ratio('warm', 'nginx', 0.5);
+  if (runs('scoped')) {
+    ratio('cold-scoped', 'raw-scoped', 0.85); // the server's own cost stays the same for a scoped user
+    ratio('warm-scoped', 'warm', 0.8); // a session and a scoped cache key on a hit
+    ratio('raw-scoped', 'raw-sql', 0); // what the scope costs (or saves) in the database: informative
+  }
   if (disturbed.size) console.log(`\nWARNING: other processes were busy during ${[...disturbed].join(', ')}: those rates are low; cpu ms/tile is the robust figure`);
 }
 
