@@ -100,7 +100,9 @@ test('the desk lists a new case, opens its sheet and files and dispatches it wit
   await page.click('#actions button[data-action="accept"]');
   await page.waitForFunction(() => document.getElementById('action-status')!.textContent === '立案: accepted');
   await page.click('#actions button[data-action="dispatch"]');
-  await page.waitForFunction(() => document.getElementById('action-status')!.textContent === '派遣: dispatched');
+  await page.waitForFunction(() => document.getElementById('action-status')!.textContent === '派遣: dispatched', null, { timeout: 15_000 }).catch(async () => {
+    throw new Error(`dispatch: the desk says "${await page.textContent('#action-status')}"`);
+  });
   t.like((await w.p.http.get(`/api/cases/${code}`).set('Authorization', `Bearer ${w.keys.reader!.key}`)).body, { state: 'dispatched', department_id: 'cgj' });
   // A refused action says why: 作废 without a reason.
   await page.click('#actions button[data-action="cancel"]');
