@@ -82,9 +82,10 @@ async function act(t: Transition, version: number) {
     body: JSON.stringify({ action: t.action, version, ...(reason ? { reason } : {}) }),
   });
   const body = (await res.json()) as { state?: string; message?: string };
-  $('action-status').textContent = res.ok ? `${t.name_zh}: ${body.state}` : `${res.status}: ${body.message}`;
   $<HTMLInputElement>('reason').value = '';
+  // The sheet (and its buttons for the new state) first, then the word: a click after the word acts on the new state.
   await Promise.all([showSheet(current), loadList()]);
+  $('action-status').textContent = res.ok ? `${t.name_zh}: ${body.state}` : `${res.status}: ${body.message}`;
 }
 
 async function init() {
