@@ -12,7 +12,8 @@ import { root, startTestPlatform, type TestPlatform } from './helpers/platform.t
 
 let p: TestPlatform;
 test.before(async () => {
-  p = await startTestPlatform({ AUTH_ADDR_MAX_FAILURES: '1000' });
+  // Many sign-ins at once (scrypt runs in libuv's pool, queries wait their turn): a pool that does not make them queue.
+  p = await startTestPlatform({ AUTH_ADDR_MAX_FAILURES: '1000', DB_POOL_MAX: '24' });
 });
 test.after.always(async () => {
   await p?.close();
