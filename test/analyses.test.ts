@@ -1,5 +1,5 @@
 // The analyses' HTTP contract without sample data: AQI parameters and standard choice, water class per GB 3838
-// and noise limits per GB 3096 (oracles transcribed from ../shared/reference/domain-standards.md §4.3–4.4),
+// and noise limits per GB 3096 (oracles transcribed from the team reference domain-standards.md §4.3–4.4),
 // every bad input a 400 naming it, and the layers' access rules applied to the analyses that read them.
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';

@@ -1,5 +1,5 @@
 // AQI per HJ 633-2012 and HJ 633-2026: every breakpoint row of both tables, the worked values, the table notes,
-// levels and colours. The oracle tables below are transcribed from ../shared/reference/domain-standards.md §4.1–4.2
+// levels and colours. The oracle tables below are transcribed from the team reference domain-standards.md §4.1–4.2
 // independently of tile-server/src/analyses/aqi/hj633.json, so a typo in the data file fails here.
 import test from 'ava';
 import {

@@ -7,7 +7,7 @@ import { Dbf } from '../import/formats/dbf.ts';
 import { DATA, importDatabase, type ImportDb } from './fixtures/import/helpers.ts';
 
 /**
- * Every file in test/fixtures/data (real files, some trimmed from ../shared/data) imports with the expected counts, coordinates and decoded Chinese attributes.
+ * Every file in test/fixtures/data (real files, some trimmed from the team's shared data) imports with the expected counts, coordinates and decoded Chinese attributes.
  * Expected values come from the data's README, from the files themselves read another way (JSON.parse, sql.js,
  * the .shx size, the XML text), or from PostGIS.
  */
