@@ -176,6 +176,12 @@ test.serial('downloads and the geocoder are scoped too: a district exports and f
   t.false(text.includes('H1') || text.includes('H2'), 'no 淮阴区 row in a 清江浦区 export');
   const geojson = await as('city').get('/collections/sc_points/download').query({ f: 'geojson' });
   t.is(JSON.parse(geojson.text).features.length, 4);
+  const exported = await p.sql.query(`SELECT actor, target, details FROM citybase.audit_log WHERE action = 'data.export' ORDER BY id`);
+  t.deepEqual(
+    exported.rows.map((r) => [r.actor, r.target, r.details.features]),
+    [['qjp.staff', 'sc_points', 2], ['city.staff', 'sc_points', 4]],
+    'every export is in the audit trail, with what it held',
+  );
 
   // sc_plain (the same points, not scoped) is found by everyone; the scoped layer only within the scope.
   const found = async (who: string, q: string) =>

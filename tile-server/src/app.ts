@@ -123,7 +123,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   ogcTileRoutes(router, { ...tileDeps, bounds: deps.bounds, publicUrl: config.PUBLIC_URL });
   featureRoutes(router, features, run, { maxVertices: config.QUERY_MAX_VERTICES, maxAreaKm2: config.QUERY_MAX_AREA_KM2 });
   geocodeRoutes(router, features, run);
-  downloadRoutes(router, features, run);
+  downloadRoutes(router, features, run, direct);
   catalogRoutes(router, deps.registry, config.PUBLIC_URL);
   legendRoutes(router, { registry: deps.registry, layers: features, run });
   styleRoutes(router, deps.registry, config.PUBLIC_URL, config.BASEMAP_RASTER_TILES ? { tiles: config.BASEMAP_RASTER_TILES, attribution: config.BASEMAP_RASTER_ATTRIBUTION } : undefined);

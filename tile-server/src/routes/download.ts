@@ -1,5 +1,6 @@
 import type Router from '@koa/router';
 import type { AppState } from '../app.ts';
+import { actorOf, audit } from '../auth/audit.ts';
 import type { QueryRunner } from '../db/query.ts';
 import { download, parseDownloadRequest } from '../features/download/download.ts';
 import type { FeatureLayers } from '../features/layers.ts';
@@ -11,12 +12,19 @@ import { clientGone } from './tiles.ts';
  * as one file. A route of its own rather than f= on /items: /items answers pages (limit, next links) as OGC
  * clients expect, a download is the whole selection as an attachment, in formats that cannot be paged.
  */
-export function downloadRoutes(router: Router<AppState>, layers: FeatureLayers, run: QueryRunner): void {
+export function downloadRoutes(router: Router<AppState>, layers: FeatureLayers, run: QueryRunner, audited: QueryRunner): void {
   router.get(alsoUnderOgc('/collections/:layer/download'), async (ctx) => {
     ctx.state.route = 'download';
     const table = layers.get(ctx.params.layer!, ctx.state.principal);
     const request = parseDownloadRequest(table, ctx.query);
     const file = await download(table, request, run, clientGone(ctx));
+    // A data export is an audited act (安全审计): who took which layer, how much, in which CRS.
+    await audit(audited, actorOf(ctx.state.principal, ctx.ip), {
+      action: 'data.export',
+      outcome: 'success',
+      target: table.id,
+      details: { file: file.filename, features: file.count, crs: request.crs.uri, query: ctx.querystring.replace(/(^|&)key=[^&]*/g, '').slice(0, 500) },
+    });
     ctx.set('Cache-Control', 'no-store');
     ctx.set('Content-Crs', `<${request.crs.uri}>`);
     ctx.set('Content-Disposition', `attachment; filename="${file.filename}"`);
