@@ -5,15 +5,15 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import supertest from 'supertest';
 import { totp } from '../tile-server/src/auth/totp.ts';
-import { policyProblem } from '../tile-server/src/auth/password.ts';
+import { hashPassword, policyProblem } from '../tile-server/src/auth/password.ts';
+import { webcrypto } from 'node:crypto';
 import { roleConflict } from '../tile-server/src/access/rights.ts';
 import { createUser, GOOD_PASSWORD, signIn } from './helpers/identity.ts';
 import { root, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 
 let p: TestPlatform;
 test.before(async () => {
-  // Many sign-ins at once (scrypt runs in libuv's pool, queries wait their turn): a pool that does not make them queue.
-  p = await startTestPlatform({ AUTH_ADDR_MAX_FAILURES: '1000', DB_POOL_MAX: '24' });
+  p = await startTestPlatform({ AUTH_ADDR_MAX_FAILURES: '1000' });
 });
 test.after.always(async () => {
   await p?.close();
@@ -27,6 +27,17 @@ test('the password policy: 8 characters, 3 of 4 classes, not the login name', (t
   t.regex(policyProblem('Wang-2026x', 'wang')!, /login name/);
   t.is(policyProblem('Huaian-2026', 'wang'), null);
   t.is(policyProblem('淮安市Ab1234', 'wang'), null, 'Chinese characters count as other characters');
+});
+
+test.serial('a burst of sign-ins leaves libuv threads for the database driver: its hashing is not queued behind every scrypt', async (t) => {
+  // pg signs in to PostgreSQL with SCRAM through WebCrypto, on the same thread pool as scrypt. Twelve
+  // password hashes at once used to take all four threads; a connection opened meanwhile waited for them all.
+  const order: string[] = [];
+  const hashes = Array.from({ length: 12 }, (_, i) => hashPassword(`Burst-2026-${i}`).then(() => order.push(`hash ${i}`)));
+  await new Promise((resolve) => setImmediate(resolve));
+  const digest = webcrypto.subtle.digest('SHA-256', new TextEncoder().encode('SCRAM')).then(() => order.push('digest'));
+  await Promise.all([...hashes, digest]);
+  t.true(order.indexOf('digest') < 4, `the digest finished after ${order.indexOf('digest')} hashes: ${order.join(', ')}`);
 });
 
 test('三员分立: admin, security_admin and auditor cannot be held together; unknown roles are named', (t) => {

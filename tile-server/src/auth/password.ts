@@ -7,10 +7,38 @@ import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } f
 const PARAMS = { logN: 15, r: 8, p: 1 };
 const KEY_LENGTH = 32;
 
+/**
+ * At most this many derivations run at once; the rest wait here, in JavaScript. scrypt runs on libuv's thread
+ * pool (4 threads unless UV_THREADPOOL_SIZE says otherwise), which the database driver also needs: pg's SCRAM
+ * sign-in to PostgreSQL hashes through WebCrypto on that pool. A burst of sign-ins queued there straight away
+ * made new database connections wait behind every one of them, and requests time out waiting for the pool.
+ * Half the thread pool keeps the other half for everything else.
+ */
+const THREADS = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+const MAX_RUNNING = Math.max(1, Math.floor(THREADS / 2));
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= MAX_RUNNING) await new Promise<void>((resolve) => waiting.push(resolve));
+  else running++;
+  try {
+    return await work();
+  } finally {
+    // Hand the slot straight to the next in line (running stays the same), or give it back.
+    const next = waiting.shift();
+    if (next) next();
+    else running--;
+  }
+}
+
 function derive(password: string, salt: Buffer, logN: number, r: number, p: number): Promise<Buffer> {
   const options: ScryptOptions = { N: 2 ** logN, r, p, maxmem: 256 * 2 ** logN * r + 2 ** 20 };
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
+  return limited(
+    () =>
+      new Promise((resolve, reject) =>
+        scrypt(password.normalize('NFC'), salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key))),
+      ),
   );
 }
 
