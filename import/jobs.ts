@@ -11,8 +11,9 @@ import type { ImportOptions, ImportProgress } from './options.ts';
  * Import jobs of the HTTP API, run inside the server process: persisted in citybase.import_jobs (status,
  * progress, summary, the first rejected rows), one at a time per layer or vehicle (a chain of promises per
  * target; the import's advisory lock also keeps out a CLI import of the same layer) and at most two at a time
- * in all. A job interrupted by a restart was rolled back with its connection: it is marked failed at the next
- * start (jobs belong to the process that accepted them: one server per database is assumed here).
+ * in all. A job belongs to the server instance that accepted it (its `instance_id`); any instance may report its
+ * progress, read from the table. A job whose instance died was rolled back with its connection: the next
+ * instance to start, or any live one renewing its lease (instances/lease.ts), marks it failed.
  */
 export interface JobRequest {
   department: string;
@@ -63,6 +64,10 @@ export class ImportJobs {
       afterImport?: () => Promise<void>;
       /** A job failed: `kind` is the ImportError code, or 'internal' (counted in /metrics). */
       onFailed?: (kind: string) => void;
+      /** This server instance (instances/lease.ts): the owner recorded on its jobs. */
+      instanceId?: string;
+      /** How long an instance may go unseen before its jobs are failed (the lease's TTL). */
+      instanceTtlMs?: number;
     },
   ) {}
 
@@ -71,23 +76,37 @@ export class ImportJobs {
    * directories (named with its pid) are removed, those of live servers on this machine kept.
    */
   async recover(): Promise<void> {
+    // A previous process that ran with the same INSTANCE_ID left these too.
+    await this.failOrphans(true);
     const tmp = os.tmpdir();
     for (const name of await fs.promises.readdir(tmp).catch(() => [] as string[])) {
       const pid = Number(/^citybase-upload-(\d+)-/.exec(name)?.[1]);
       if (pid && pid !== process.pid && !processAlive(pid)) await fs.promises.rm(path.join(tmp, name), { recursive: true, force: true }).catch(() => {});
     }
-    await this.deps.pool.query(
-      `UPDATE citybase.import_jobs SET status = 'failed', finished_at = now(),
+  }
+
+  /**
+   * Fail the queued and running jobs no live instance owns: their server stopped (or was killed) before they
+   * finished, and their transaction went with its connection. Jobs of other live instances are left alone.
+   */
+  async failOrphans(atStart = false): Promise<number> {
+    const { rowCount } = await this.deps.pool.query(
+      `UPDATE citybase.import_jobs j SET status = 'failed', finished_at = now(),
               error = 'the server stopped before this import finished; nothing was changed: submit it again'
-       WHERE status IN ('queued', 'running')`,
+       WHERE j.status IN ('queued', 'running')
+         AND NOT EXISTS (SELECT 1 FROM citybase.instances i
+                         WHERE i.id = j.instance_id AND i.seen_at >= now() - $2 * interval '1 millisecond'
+                           AND (i.id <> $1 OR NOT $3))`,
+      [this.deps.instanceId ?? '', this.deps.instanceTtlMs ?? 30_000, atStart],
     );
+    return rowCount ?? 0;
   }
 
   async submit(req: JobRequest): Promise<number> {
     const target = req.options.vehicle ? `vehicle:${req.options.vehicle}` : String(req.options.layer);
     const { rows } = await this.deps.pool.query<{ id: string }>(
-      `INSERT INTO citybase.import_jobs (department_id, key_id, target, file_name, options) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-      [req.department, req.keyId, target, req.fileName, JSON.stringify(req.options)],
+      `INSERT INTO citybase.import_jobs (department_id, key_id, target, file_name, options, instance_id) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+      [req.department, req.keyId, target, req.fileName, JSON.stringify(req.options), this.deps.instanceId ?? null],
     );
     const id = Number(rows[0]!.id);
     const previous = this.chains.get(target) ?? Promise.resolve();

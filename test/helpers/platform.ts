@@ -112,6 +112,27 @@ export async function startTestPlatform(
   };
 }
 
+/**
+ * Another server instance on the same database as `tp` (issue 17: several `npm start` processes behind a load
+ * balancer), with its own pool, listener, caches and lease. Closed by the caller before `tp`.
+ */
+export async function startInstance(
+  tp: TestPlatform,
+  env: Record<string, string> = {},
+  opts: { layersDir?: string } = {},
+): Promise<{ platform: Platform; http: ReturnType<typeof supertest>; close(): Promise<void> }> {
+  const config = loadConfig({
+    LOG_LEVEL: 'silent',
+    CONTRIB_POLL_MS: '500',
+    DB_POOL_MAX: '6',
+    METRICS_TOKEN: OPS_TOKEN,
+    LAYERS_DIR: opts.layersDir ?? path.join(fixturesDir, 'layers'),
+    ...env,
+  });
+  const platform = await startPlatform(config, tp.url, createLogger(config.LOG_LEVEL));
+  return { platform, http: supertest(platform.app.callback()), close: () => platform.close() };
+}
+
 /** supertest buffers binary bodies only when told to; tiles are binary. */
 export function binary(res: { on(e: string, cb: (c?: Buffer) => void): void }, done: (err: Error | null, body: Buffer) => void): void {
   const chunks: Buffer[] = [];

@@ -57,6 +57,10 @@ const schema = z.object({
   TILE_CACHE_CONTROL: z.string().default('public, max-age=0, must-revalidate'),
   /** Per-statement time limit for tile and catalog queries (ms). */
   STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(10000),
+  /** This process's name among the instances serving one database (default host:pid:random); see instances/lease.ts. */
+  INSTANCE_ID: z.string().regex(/^[\w.:@-]{1,100}$/, 'letters, digits and . : @ - _ only (at most 100)').optional(),
+  /** How long an instance may go unseen before the others take it for dead (its import jobs are failed). */
+  INSTANCE_TTL_S: int(5, 3600).default(30),
   /** Upper bound of the connection pool; it is further capped by the server's max_connections. */
   DB_POOL_MAX: int(1, 1000).default(16),
   /** MVT extent and buffer (tile units). */

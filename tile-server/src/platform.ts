@@ -20,6 +20,7 @@ import { TileCache } from './tiles/cache.ts';
 import { ChangeListener, type TableChange } from './tiles/invalidation.ts';
 import { TileService } from './tiles/tile-service.ts';
 import { ImportJobs } from '../../import/jobs.ts';
+import { InstanceLease } from './instances/lease.ts';
 import { VehicleService } from './vehicles/service.ts';
 
 /** The running platform: everything main.ts, the tests and the benchmarks need, and one way to close it. */
@@ -33,6 +34,8 @@ export interface Platform {
   identity: Identity;
   listener: ChangeListener;
   imports: ImportJobs;
+  /** This instance's lease among the servers of the database. */
+  lease: InstanceLease;
   /** Vehicle monitoring: writer, live state; main.ts puts the JT/T 808 gateway in front of it. */
   vehicles: VehicleService;
   close(): Promise<void>;
@@ -127,8 +130,22 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     totpRequired: config.AUTH_TOTP_REQUIRED,
   };
   const tiles = new TileService(registry, cache, run, metrics, () => listener.sync());
+  // Several instances may serve this database: each holds a lease, and what a dead one owned is failed.
+  let imports: ImportJobs | null = null;
+  const lease = new InstanceLease({
+    pool,
+    log,
+    id: config.INSTANCE_ID,
+    ttlMs: config.INSTANCE_TTL_S * 1000,
+    onRenewed: async (dead) => {
+      if (dead.length === 0 || !imports) return;
+      const failed = await imports.failOrphans();
+      if (failed) log.warn({ failed, dead }, 'import jobs of instances that died were marked failed');
+    },
+  });
+  await lease.start();
   // Import jobs run in this process; a finished import is served before its job reads as succeeded.
-  const imports = new ImportJobs({
+  imports = new ImportJobs({
     pool,
     log,
     layersDir: config.LAYERS_DIR,
@@ -138,6 +155,8 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     maxUnzippedMB: config.IMPORT_MAX_MB * 10,
     afterImport: () => registry.refresh(),
     onFailed: (kind) => metrics.importJobsFailed.inc({ kind }),
+    instanceId: lease.id,
+    instanceTtlMs: lease.ttlMs,
   });
   await imports.recover();
   const vehicles = await new VehicleService({
@@ -175,9 +194,11 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     identity,
     listener,
     imports,
+    lease,
     vehicles,
     async close() {
       await imports.close();
+      await lease.stop();
       await vehicles.close();
       clearInterval(poll);
       await listener.stop();

@@ -1,0 +1,116 @@
+import test from 'ava';
+import { decodeTile, tileOf } from './helpers/mvt.ts';
+import { binary, eventually, startInstance, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { createUser, GOOD_PASSWORD } from './helpers/identity.ts';
+
+/**
+ * Several server instances on one database (issue 17 §1): what one instance does, the next request to another
+ * sees — sessions and their end, keys and their revocation, an import's progress and its data in tiles — and work
+ * an instance owns is failed only when that instance is gone.
+ */
+let a: TestPlatform;
+let b: Awaited<ReturnType<typeof startInstance>>;
+
+test.before(async () => {
+  a = await startTestPlatform({ INSTANCE_ID: 'instance-a' });
+  b = await startInstance(a, { INSTANCE_ID: 'instance-b' });
+});
+test.after.always(async () => {
+  await b?.close();
+  await a?.close();
+});
+
+/** A person who has chosen a password, signed in on `a`: the session cookie and CSRF token a browser holds. */
+async function signedInOnA(login: string, roles = ['viewer']): Promise<{ cookie: string; csrf: string }> {
+  const { id, password } = await createUser(a, login, { roles });
+  await a.platform.identity.users.changePassword((await a.platform.identity.users.byId(id))!, password, GOOD_PASSWORD);
+  const res = await a.http.post('/api/session').send({ login, password: GOOD_PASSWORD });
+  if (res.status !== 200) throw new Error(`sign-in: ${res.status} ${JSON.stringify(res.body)}`);
+  const cookie = (res.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+  return { cookie, csrf: res.body.csrfToken as string };
+}
+
+test('a session made on one instance is good on the other, and signing out on one ends it on the other at once', async (t) => {
+  const { cookie, csrf } = await signedInOnA('duo.viewer');
+  const onB = await b.http.get('/api/session').set('Cookie', cookie);
+  t.is(onB.status, 200);
+  t.is(onB.body.login, 'duo.viewer');
+  // b now holds the session in its memory; a ends it; b's very next request must not use what it remembers.
+  const out = await a.http.delete('/api/session').set('Cookie', cookie).set('X-CSRF-Token', csrf);
+  t.is(out.status, 204);
+  const after = await b.http.get('/api/session').set('Cookie', cookie);
+  t.not(after.body.login, 'duo.viewer', 'the ended session is not honoured by the other instance');
+});
+
+test('an API key revoked through one instance is refused by the other on the next request', async (t) => {
+  const { id, key } = await a.platform.keys.create('dsj', 'two instances', ['layer:read']);
+  const auth = { Authorization: `Bearer ${key}` };
+  t.is((await b.http.get('/api/session').set(auth)).body.department, 'dsj');
+  t.true(await a.platform.keys.revoke(id));
+  const res = await b.http.get('/catalog').set(auth);
+  t.is(res.status, 401);
+  t.is(res.body.error, 'invalid_api_key');
+});
+
+test('an import through one instance: the other reports its progress and serves its data in the very next tile', async (t) => {
+  const { key } = await a.platform.keys.create('dsj', 'importer', ['layer:read', 'layer:import']);
+  const auth = { Authorization: `Bearer ${key}` };
+  const submit = (csv: string, mode: string) =>
+    a.http.post('/api/imports').set(auth).field('layer', 'duo_stations').field('mode', mode).attach('file', Buffer.from(csv), 'stations.csv');
+  const first = await submit('name,lon,lat\n淮安站,119.03,33.61\n', 'replace');
+  t.is(first.status, 202);
+  const job = await eventually(async () => {
+    const r = await b.http.get(`/api/imports/${first.body.id}`).set(auth);
+    return r.body.status === 'succeeded' || r.body.status === 'failed' ? r.body : undefined;
+  }, 30_000);
+  t.is(job.status, 'succeeded', JSON.stringify(job));
+
+  const { z, x, y } = tileOf(119.03, 33.61, 14);
+  const names = async () => {
+    const res = await b.http.get(`/tiles/duo_stations/${z}/${x}/${y}.mvt`).set(auth).buffer(true).parse(binary);
+    t.is(res.status, 200, String(res.status));
+    return (decodeTile(res.body as Buffer, z, x, y).duo_stations ?? []).map((f) => f.properties.name).sort();
+  };
+  t.deepEqual(await names(), ['淮安站'], 'the other instance knows the new layer and draws it');
+  t.deepEqual(await names(), ['淮安站'], 'and has it cached now');
+
+  const second = await submit('name,lon,lat\n淮安东站,119.031,33.611\n', 'append');
+  t.is(second.status, 202);
+  await eventually(async () => (await a.http.get(`/api/imports/${second.body.id}`).set(auth)).body.status === 'succeeded', 30_000);
+  t.deepEqual(await names(), ['淮安东站', '淮安站'], 'the cached tile on the other instance was not served stale');
+});
+
+test('a job is failed only when its instance is gone: a new instance leaves a live one’s job alone', async (t) => {
+  const job = async (instance: string | null) =>
+    Number(
+      (
+        await a.sql.query(
+          `INSERT INTO citybase.import_jobs (department_id, target, file_name, options, status, started_at, instance_id)
+           VALUES ('dsj', 'somewhere', 'f.csv', '{}', 'running', now(), $1) RETURNING id`,
+          [instance],
+        )
+      ).rows[0].id,
+    );
+  const status = async (id: number) => (await a.sql.query(`SELECT status, error FROM citybase.import_jobs WHERE id = $1`, [id])).rows[0];
+  const onA = await job('instance-a');
+  const legacy = await job(null);
+  await a.sql.query(`INSERT INTO citybase.instances (id, host, pid, seen_at) VALUES ('instance-dead', 'gone', 1, now() - interval '1 hour')`);
+  const ofDead = await job('instance-dead');
+
+  // A third instance starting up (as after a deploy) must not fail the job a running instance is working on.
+  const c = await startInstance(a, { INSTANCE_ID: 'instance-c' });
+  try {
+    t.is((await status(onA)).status, 'running', 'the live instance’s job is untouched');
+    t.is((await status(legacy)).status, 'failed', 'a job no instance owns is failed');
+    t.is((await status(ofDead)).status, 'failed', 'a job of an instance not seen for an hour is failed');
+    t.regex((await status(ofDead)).error, /server stopped before this import finished; nothing was changed/);
+  } finally {
+    await c.close();
+  }
+
+  // An instance that stops leaving its lease to run out (kill -9): a live one fails its job on renewal.
+  await a.sql.query(`UPDATE citybase.instances SET seen_at = now() - interval '1 hour' WHERE id = 'instance-a'`);
+  await b.platform.lease.renew();
+  t.is((await status(onA)).status, 'failed', 'the job of an instance whose lease ran out is failed by the others');
+  await a.platform.lease.renew();
+});

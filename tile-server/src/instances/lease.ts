@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+
+/**
+ * This process's lease among the instances serving one database: a row in citybase.instances whose `seen_at`
+ * it renews every `renewMs`. An instance not seen for `ttlMs` is dead (killed, or cut off from the database),
+ * and whatever it owned may be taken over or failed by the others — the way Patroni's leader key works, with
+ * PostgreSQL as the store. Nothing here needs a broker.
+ */
+export interface LeaseOptions {
+  pool: pg.Pool;
+  log: Logger;
+  /** INSTANCE_ID, or host:pid:random. */
+  id?: string | undefined;
+  renewMs?: number;
+  ttlMs?: number;
+  /** After each renewal, with the instances that are now dead (their rows are removed a day later). */
+  onRenewed?: (dead: string[]) => Promise<void>;
+}
+
+export class InstanceLease {
+  readonly id: string;
+  readonly ttlMs: number;
+  private readonly renewMs: number;
+  private timer: NodeJS.Timeout | null = null;
+  private renewing: Promise<void> | null = null;
+
+  constructor(private readonly opts: LeaseOptions) {
+    this.id = opts.id || `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.renewMs = opts.renewMs ?? 10_000;
+    this.ttlMs = opts.ttlMs ?? 30_000;
+  }
+
+  async start(): Promise<void> {
+    await this.opts.pool.query(
+      `INSERT INTO citybase.instances (id, host, pid) VALUES ($1, $2, $3)
+       ON CONFLICT (id) DO UPDATE SET started_at = now(), seen_at = now(), host = EXCLUDED.host, pid = EXCLUDED.pid`,
+      [this.id, os.hostname(), process.pid],
+    );
+    await this.renew();
+    this.timer = setInterval(() => void this.renew(), this.renewMs);
+    this.timer.unref();
+  }
+
+  /** Renew this instance's row and report the dead ones (each renewal is one statement, then the callback). */
+  renew(): Promise<void> {
+    this.renewing ??= (async () => {
+      try {
+        const { rows } = await this.opts.pool.query<{ id: string }>(
+          `WITH me AS (UPDATE citybase.instances SET seen_at = now() WHERE id = $1),
+                gone AS (DELETE FROM citybase.instances WHERE seen_at < now() - interval '1 day')
+           SELECT id FROM citybase.instances WHERE id <> $1 AND seen_at < now() - $2 * interval '1 millisecond'`,
+          [this.id, this.ttlMs],
+        );
+        await this.opts.onRenewed?.(rows.map((r) => r.id));
+      } catch (err) {
+        this.opts.log.warn({ err: (err as Error).message }, 'instance lease not renewed');
+      } finally {
+        this.renewing = null;
+      }
+    })();
+    return this.renewing;
+  }
+
+  /** Leave cleanly: the others need not wait for the lease to run out. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.renewing;
+    await this.opts.pool.query(`DELETE FROM citybase.instances WHERE id = $1`, [this.id]).catch(() => {});
+  }
+}
