@@ -1,4 +1,9 @@
 import test from 'ava';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createHttpServer } from '../tile-server/src/http-server.ts';
+import { createLogger } from '../tile-server/src/log.ts';
+import { shutdown } from '../tile-server/src/platform.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
 import { binary, eventually, startInstance, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { createUser, GOOD_PASSWORD } from './helpers/identity.ts';
@@ -80,7 +85,7 @@ test('an import through one instance: the other reports its progress and serves 
   t.deepEqual(await names(), ['淮安东站', '淮安站'], 'the cached tile on the other instance was not served stale');
 });
 
-test('a job is failed only when its instance is gone: a new instance leaves a live one’s job alone', async (t) => {
+test.serial('a job is failed only when its instance is gone: a new instance leaves a live one’s job alone', async (t) => {
   const job = async (instance: string | null) =>
     Number(
       (
@@ -113,4 +118,29 @@ test('a job is failed only when its instance is gone: a new instance leaves a li
   await b.platform.lease.renew();
   t.is((await status(onA)).status, 'failed', 'the job of an instance whose lease ran out is failed by the others');
   await a.platform.lease.renew();
+});
+
+test('SIGTERM drains: /health says so while requests are still served, in-flight ones finish, then the port closes', async (t) => {
+  const d = await startInstance(a, { INSTANCE_ID: 'instance-d' });
+  const server = createHttpServer(d.platform.app);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // A 5-second tile, in flight when the stop begins.
+  const slow = fetch(`${base}/tiles/fx_slow/0/0/0.mvt`);
+  await eventually(async () => (await a.sql.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%slow_tile%' AND state = 'active' AND pid <> pg_backend_pid()`)).rowCount);
+
+  const stopping = shutdown(server, d.platform, createLogger('silent'), 10_000, 1_500);
+  const health = await fetch(`${base}/health`);
+  t.is(health.status, 503, 'the load balancer’s health check takes the instance out');
+  t.deepEqual(await health.json(), { status: 'draining' });
+  t.is(health.headers.get('connection'), 'close', 'kept-alive connections are let go');
+  const catalog = await fetch(`${base}/layers`);
+  t.is(catalog.status, 200, 'requests that still arrive while draining are served');
+
+  await stopping;
+  const tile = await slow;
+  t.true(tile.status === 200 || tile.status === 204, `the tile in flight was finished and sent (${tile.status})`);
+  await t.throwsAsync(fetch(`${base}/health`), undefined, 'the port no longer accepts connections');
+  t.is((await a.sql.query(`SELECT 1 FROM citybase.instances WHERE id = 'instance-d'`)).rowCount, 0, 'the lease was given up');
 });

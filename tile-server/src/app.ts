@@ -63,6 +63,8 @@ export interface AppDeps {
   identity: Identity;
   metrics: Metrics;
   listening: () => boolean;
+  /** True once the instance is shutting down: /health says so and connections are not kept alive. */
+  draining?: () => boolean;
   /** Import jobs (POST/GET /api/imports); the routes are left out without them. */
   imports?: ImportJobs;
   /** Vehicle monitoring (the vehicles_live tiles, /api/vehicles…); the routes are left out without it. */
@@ -77,6 +79,13 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.silent = true;
 
   app.use(forwardedHeaders(config.trustedProxies));
+  // While draining, every answer closes its connection, so keep-alive clients (and a proxy's upstream pool)
+  // reconnect, to an instance that stays.
+  const draining = deps.draining ?? (() => false);
+  app.use(async (ctx, next) => {
+    if (draining()) ctx.set('Connection', 'close');
+    await next();
+  });
   app.use(async (ctx, next) => {
     const stop = metrics.latency.startTimer();
     ctx.state.route = 'other';
@@ -134,7 +143,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   auditRoutes(router, direct);
   caseRoutes(router, { pool: deps.pool, photoMaxMB: config.PHOTO_MAX_MB });
   open311Routes(router, { pool: deps.pool, keys: deps.keys, photoMaxMB: config.PHOTO_MAX_MB });
-  operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening }, metrics);
+  operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening, draining }, metrics);
   viewerRoutes(router, { publicUrl: config.PUBLIC_URL });
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -59,6 +59,11 @@ const schema = z.object({
   STATEMENT_TIMEOUT_MS: int(100, 3_600_000).default(10000),
   /** This process's name among the instances serving one database (default host:pid:random); see instances/lease.ts. */
   INSTANCE_ID: z.string().regex(/^[\w.:@-]{1,100}$/, 'letters, digits and . : @ - _ only (at most 100)').optional(),
+  /**
+   * On SIGTERM, how long /health answers 503 "draining" while requests are still served, so that a load
+   * balancer's health check takes the instance out before it stops accepting connections (0: stop at once).
+   */
+  DRAIN_DELAY_S: int(0, 300).default(5),
   /** How long an instance may go unseen before the others take it for dead (its import jobs are failed). */
   INSTANCE_TTL_S: int(5, 3600).default(30),
   /** Upper bound of the connection pool; it is further capped by the server's max_connections. */

@@ -68,7 +68,8 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'stopping');
     await gateway?.close();
-    await shutdown(server, platform, log);
+    // A service manager or orchestrator stops with SIGTERM: drain first. Ctrl-C (SIGINT) stops at once.
+    await shutdown(server, platform, log, 10_000, signal === 'SIGTERM' ? config.DRAIN_DELAY_S * 1000 : 0);
     await stopCluster();
     process.exit(0);
   };

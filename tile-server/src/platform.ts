@@ -36,6 +36,8 @@ export interface Platform {
   imports: ImportJobs;
   /** This instance's lease among the servers of the database. */
   lease: InstanceLease;
+  /** Start shutting down: /health answers 503 "draining" and answers close their connections. */
+  drain(): void;
   /** Vehicle monitoring: writer, live state; main.ts puts the JT/T 808 gateway in front of it. */
   vehicles: VehicleService;
   close(): Promise<void>;
@@ -183,7 +185,12 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     },
     { allowedOrigins: config.corsOrigins },
   );
-  const app = createApp({ config, log, pool, registry, cache, tiles, bounds, keys, identity, metrics, imports, vehicles, listening: () => listener.listening });
+  let draining = false;
+  const app = createApp({
+    config, log, pool, registry, cache, tiles, bounds, keys, identity, metrics, imports, vehicles,
+    listening: () => listener.listening,
+    draining: () => draining,
+  });
   return {
     app,
     pool,
@@ -196,6 +203,9 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     imports,
     lease,
     vehicles,
+    drain() {
+      draining = true;
+    },
     async close() {
       await imports.close();
       await lease.stop();
@@ -207,8 +217,18 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   };
 }
 
-/** Stop accepting connections and wait for requests in flight (bounded), then close the platform. */
-export async function shutdown(server: Server, platform: Platform, log: Logger, graceMs = 10_000): Promise<void> {
+/**
+ * A graceful stop: first drain — /health answers 503 so the load balancer takes this instance out, answers close
+ * their connections, requests are still served — for `drainMs`; then stop accepting connections and wait for
+ * requests in flight (at most `graceMs`); then close the platform (import jobs cancelled and rolled back, the
+ * position spool flushed, live desks told to reconnect with WebSocket code 1012, the lease given up).
+ */
+export async function shutdown(server: Server, platform: Platform, log: Logger, graceMs = 10_000, drainMs = 0): Promise<void> {
+  platform.drain();
+  if (drainMs > 0) {
+    log.info({ drainMs }, 'draining: /health answers 503 while requests are still served');
+    await new Promise((resolve) => setTimeout(resolve, drainMs));
+  }
   log.info('shutting down');
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();

@@ -13,10 +13,11 @@ export interface HealthDeps {
   registry: LayerRegistry;
   cache: TileCache;
   listening: () => boolean;
+  draining: () => boolean;
 }
 
 /**
- * GET /health (200 when the database answers, 503 when it does not) and GET /metrics (Prometheus). Anyone gets
+ * GET /health (200 when the database answers, 503 when it does not or the instance is draining) and GET /metrics (Prometheus). Anyone gets
  * the status; the details (database host and error, layer ids and their problems, cache) and the metrics
  * (which label tile queries by layer) only a principal with the system:read right or the METRICS_TOKEN bearer.
  */
@@ -30,15 +31,17 @@ export function operationRoutes(router: Router<AppState>, deps: HealthDeps, metr
     } catch (err) {
       database = { status: 'down', error: (err as Error).message.split('\n')[0]! };
     }
-    const up = database.status === 'up';
+    const draining = deps.draining();
+    const up = database.status === 'up' && !draining;
+    const status = draining ? 'draining' : up ? 'ok' : 'unavailable';
     ctx.status = up ? 200 : 503;
     ctx.set('Cache-Control', 'no-store');
     if (!mayReadSystem(ctx.state)) {
-      ctx.body = { status: up ? 'ok' : 'unavailable' };
+      ctx.body = { status };
       return;
     }
     ctx.body = {
-      status: up ? 'ok' : 'unavailable',
+      status,
       database,
       // The embedded cluster's supervisor (restarting a dead postmaster, waiting for its owner…); absent with DATABASE_URL.
       ...(embeddedClusterStatus() ? { embeddedCluster: embeddedClusterStatus() } : {}),

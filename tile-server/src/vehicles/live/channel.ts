@@ -63,7 +63,8 @@ export class LiveChannel {
 
   close(): void {
     clearInterval(this.timer);
-    for (const c of this.clients) c.ws.terminate();
+    // 1012 "service restart": the desk reconnects (through the load balancer, to another instance) at once.
+    for (const c of this.clients) c.ws.close(1012, 'server restarting: reconnect');
     this.wss.close();
   }
 
