@@ -1,3 +1,4 @@
+import Flatbush from 'flatbush';
 import type { Geometry, Ordinates, Position } from '../geometry/types.ts';
 
 /**
@@ -77,16 +78,53 @@ function readPoints(rec: Buffer, at: number, n: number, third: boolean, need: (n
   return points;
 }
 
+/**
+ * Shapefile polygons are a flat list of rings: clockwise ones are shells, counter-clockwise ones holes, and a
+ * hole belongs to the smallest shell that contains it. Shells are indexed by their boxes (Flatbush, an R-tree
+ * built once), so each hole tests only the shells whose box holds its own, smallest first: near-linear where
+ * the pairwise search took 20 s for 10,000 shells and 10,000 holes, with the event loop blocked throughout.
+ */
 function assemblePolygons(rings: Position[][]): Geometry {
-  const shells: Position[][][] = [];
-  const holes: Position[][] = [];
-  for (const ring of rings) (clockwise(ring) ? shells.push([ring]) : holes.push(ring));
-  for (const hole of holes) {
-    const shell = shells.find((s) => containsSome(s[0]!, hole));
-    if (shell) shell.push(hole);
-    else shells.push([hole]); // a lone counter-clockwise ring: written with the wrong orientation, still an area
+  const shells: Array<{ rings: Position[][]; box: Box; area: number }> = [];
+  const holes: Array<{ ring: Position[]; box: Box }> = [];
+  for (const ring of rings) {
+    const box = boxOf(ring);
+    if (clockwise(ring)) shells.push({ rings: [ring], box, area: (box[2] - box[0]) * (box[3] - box[1]) });
+    else holes.push({ ring, box });
   }
-  return shells.length === 1 ? { type: 'Polygon', coordinates: shells[0]! } : { type: 'MultiPolygon', coordinates: shells };
+  if (holes.length > 0 && shells.length > 0) {
+    const index = new Flatbush(shells.length);
+    for (const s of shells) index.add(s.box[0], s.box[1], s.box[2], s.box[3]);
+    index.finish();
+    const orphans: Position[][] = [];
+    for (const hole of holes) {
+      const [minX, minY, maxX, maxY] = hole.box;
+      // Shells whose box meets the hole's (a sloppy hole may stick out of its shell's box), smallest first.
+      const candidates = index.search(minX, minY, maxX, maxY).sort((a, b) => shells[a]!.area - shells[b]!.area);
+      const owner = candidates.find((i) => containsSome(shells[i]!.rings[0]!, hole.ring));
+      if (owner !== undefined) shells[owner]!.rings.push(hole.ring);
+      else orphans.push(hole.ring);
+    }
+    // A lone counter-clockwise ring: written with the wrong orientation, still an area.
+    for (const ring of orphans) shells.push({ rings: [ring], box: boxOf(ring), area: 0 });
+  } else for (const hole of holes) shells.push({ rings: [hole.ring], box: hole.box, area: 0 });
+  return shells.length === 1
+    ? { type: 'Polygon', coordinates: shells[0]!.rings }
+    : { type: 'MultiPolygon', coordinates: shells.map((s) => s.rings) };
+}
+
+type Box = [number, number, number, number];
+
+function boxOf(ring: Position[]): Box {
+  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
+  for (const p of ring) {
+    const x = p[0]!, y = p[1]!;
+    if (x < minX) minX = x;
+    if (y < minY) minY = y;
+    if (x > maxX) maxX = x;
+    if (y > maxY) maxY = y;
+  }
+  return [minX, minY, maxX, maxY];
 }
 
 function clockwise(ring: Position[]): boolean {
