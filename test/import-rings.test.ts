@@ -37,7 +37,7 @@ test('a hole goes to the smallest shell holding it: an island inside a lake has 
   const lake = square(10, 10, 80, false);
   const island = square(20, 20, 60, true);
   const pond = square(30, 30, 10, false);
-  const g = readShape(polygonRecord([outer, island, lake, pond]), 5)!;
+  const g = readShape(polygonRecord([outer, island, lake, pond]), 5) as { type: string; coordinates: unknown };
   t.is(g.type, 'MultiPolygon');
   t.deepEqual(g.coordinates, [[outer, lake], [island, pond]]);
 });
@@ -46,7 +46,7 @@ test('a hole sticking out of its shell’s box is still its hole, and a lone cou
   const shell = square(0, 0, 10, true);
   const sloppy: Position[] = [[1, 1], [11, 1], [1, 2], [1, 1]]; // counter-clockwise, crossing the shell's edge
   const lone = square(50, 50, 5, false);
-  const g = readShape(polygonRecord([shell, sloppy, lone]), 5)!;
+  const g = readShape(polygonRecord([shell, sloppy, lone]), 5) as { type: string; coordinates: unknown };
   t.deepEqual(g.coordinates, [[shell, sloppy], [lone]]);
 });
 
@@ -54,7 +54,7 @@ test('10,000 shells with a hole each are assembled, every hole in its own shell'
   const rings: Position[][] = [];
   for (let i = 0; i < 10_000; i++) rings.push(square((i % 100) * 10, Math.floor(i / 100) * 10, 8, true));
   for (let i = 9_999; i >= 0; i--) rings.push(square((i % 100) * 10 + 2, Math.floor(i / 100) * 10 + 2, 4, false));
-  const g = readShape(polygonRecord(rings), 5)!;
+  const g = readShape(polygonRecord(rings), 5) as { type: string; coordinates: unknown };
   t.is(g.type, 'MultiPolygon');
   const polygons = g.coordinates as Position[][][];
   t.is(polygons.length, 10_000);

@@ -3,7 +3,9 @@
  * bracket structure (strings and escapes respected) and hands out the raw text of each element of the top-level
  * "features" array, of each other top-level member, and of each further top-level value (GeoJSON Text Sequences,
  * RFC 8142, and newline-delimited GeoJSON). Each piece is then parsed by JSON.parse, which is native and fast.
- * Only the text of the piece being read is kept in memory.
+ * Only the text of the piece being read is kept in memory, as the chunks it spans: each chunk is scanned once
+ * and a piece's text is joined once, when it ends. (Joining the pending text to every new chunk made a single
+ * 150 MB feature take minutes, since each append re-flattened all of it.)
  */
 export type ScanEvent =
   | { kind: 'member'; key: string; text: string } // a member of the first top-level object, other than "features"
@@ -24,10 +26,12 @@ const COLON = 58;
 const isBlank = (c: number) => c === 32 || c === 10 || c === 13 || c === 9 || c === 0x1e || c === 0xfeff;
 
 export class JsonScanner {
-  private text = '';
-  private pos = 0;
-  /** Characters dropped from the front of `text` so far: positions in messages are absolute. */
+  /** Characters in the chunks before the current one: positions in messages are absolute. */
   private offset = 0;
+  /** Text of the open piece from the chunks before the current one (at most one piece is open at a time). */
+  private pending: string[] = [];
+  /** Absolute position where the open piece starts. */
+  private pieceAt = 0;
   private stack: number[] = [];
   private inString = false;
   private escape = false;
@@ -48,9 +52,8 @@ export class JsonScanner {
   /** Feed the next decoded chunk; returns the pieces completed by it. */
   push(chunk: string): ScanEvent[] {
     const events: ScanEvent[] = [];
-    this.text = this.text.length ? this.text + chunk : chunk;
-    const t = this.text;
-    for (let p = this.pos; p < t.length; p++) {
+    const t = chunk;
+    for (let p = 0; p < t.length; p++) {
       const c = t.charCodeAt(p);
       if (this.inString) {
         if (this.escape) this.escape = false;
@@ -58,7 +61,7 @@ export class JsonScanner {
         else if (c === QUOTE) {
           this.inString = false;
           if (this.keyStart >= 0) {
-            this.key = JSON.parse(t.slice(this.keyStart, p + 1)) as string;
+            this.key = JSON.parse(this.piece(t, this.keyStart, p + 1)) as string;
             this.keyStart = -1;
           }
         }
@@ -74,16 +77,16 @@ export class JsonScanner {
           this.expectKey = true;
         } else if (this.topStart < 0) {
           if (c !== OPEN_OBJ) throw this.error(p, 'unexpected text after the end of the GeoJSON object');
-          this.topStart = p;
+          this.topStart = this.start(p);
         }
       } else if (!this.firstDone && depth === 1) {
-        if (this.expectKey && c === QUOTE) this.keyStart = p;
+        if (this.expectKey && c === QUOTE) this.keyStart = this.start(p);
         else if (this.awaitingValue) {
           this.awaitingValue = false;
           if (this.key === 'features' && c === OPEN_ARR) this.inFeatures = true;
-          else this.valueStart = p;
+          else this.valueStart = this.start(p);
         }
-      } else if (this.inFeatures && depth === 2 && this.elemStart < 0 && c !== COMMA && c !== CLOSE_ARR) this.elemStart = p;
+      } else if (this.inFeatures && depth === 2 && this.elemStart < 0 && c !== COMMA && c !== CLOSE_ARR) this.elemStart = this.start(p);
 
       switch (c) {
         case QUOTE:
@@ -108,7 +111,7 @@ export class JsonScanner {
             this.awaitingValue = false;
           } else if (this.inFeatures && now === 2 && this.elemStart >= 0 && c === CLOSE_OBJ) this.endElement(t, p + 1, events);
           else if (this.firstDone && now === 0) {
-            events.push({ kind: 'value', text: t.slice(this.topStart, p + 1), at: this.offset + this.topStart });
+            events.push({ kind: 'value', text: this.piece(t, this.topStart, p + 1), at: this.pieceAt });
             this.topStart = -1;
           }
           break;
@@ -127,7 +130,13 @@ export class JsonScanner {
           break;
       }
     }
-    this.trim();
+    // The open piece, if any, continues in the next chunk: keep its text so far and read on from that chunk's start.
+    for (const k of ['keyStart', 'valueStart', 'elemStart', 'topStart'] as const)
+      if (this[k] >= 0) {
+        this.pending.push(this[k] === 0 ? t : t.slice(this[k]));
+        this[k] = 0;
+      }
+    this.offset += t.length;
     return events;
   }
 
@@ -139,27 +148,30 @@ export class JsonScanner {
   }
 
   private endMember(t: string, p: number, events: ScanEvent[]): void {
-    if (this.valueStart >= 0) events.push({ kind: 'member', key: this.key, text: t.slice(this.valueStart, p).trim() });
+    if (this.valueStart >= 0) events.push({ kind: 'member', key: this.key, text: this.piece(t, this.valueStart, p).trim() });
     this.valueStart = -1;
   }
 
   private endElement(t: string, end: number, events: ScanEvent[]): void {
-    events.push({ kind: 'feature', text: t.slice(this.elemStart, end).trim(), at: this.offset + this.elemStart });
+    events.push({ kind: 'feature', text: this.piece(t, this.elemStart, end).trim(), at: this.pieceAt });
     this.elemStart = -1;
   }
 
-  /** Drop text no longer needed: everything before the earliest piece still being read. */
-  private trim(): void {
-    const keep = Math.min(...[this.keyStart, this.valueStart, this.elemStart, this.topStart].map((v) => (v < 0 ? Infinity : v)));
-    const cut = keep === Infinity ? this.text.length : keep;
-    if (cut === 0) {
-      this.pos = this.text.length;
-      return;
-    }
-    this.text = this.text.slice(cut);
-    this.offset += cut;
-    for (const k of ['keyStart', 'valueStart', 'elemStart', 'topStart'] as const) if (this[k] >= 0) this[k] -= cut;
-    this.pos = this.text.length;
+  /** A piece starts at p of the current chunk. */
+  private start(p: number): number {
+    this.pieceAt = this.offset + p;
+    this.pending = [];
+    return p;
+  }
+
+  /** The open piece's text, ending at `end` of the current chunk: what earlier chunks held of it, joined once. */
+  private piece(t: string, start: number, end: number): string {
+    const tail = t.slice(start, end);
+    if (this.pending.length === 0) return tail;
+    this.pending.push(tail);
+    const text = this.pending.join('');
+    this.pending = [];
+    return text;
   }
 
   private error(p: number, message: string): JsonStructureError {
