@@ -4,8 +4,9 @@ import path from 'node:path';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ImportError } from './errors.ts';
-import { importFile, importVehicleFile } from './index.ts';
+import { importFile, importVehicleFile, type ImportSummary, type VehicleSummary } from './index.ts';
 import type { ImportOptions, ImportProgress } from './options.ts';
+import { importInWorker } from './worker-client.ts';
 
 /**
  * Import jobs of the HTTP API, run inside the server process: persisted in citybase.import_jobs (status,
@@ -64,6 +65,8 @@ export class ImportJobs {
       afterImport?: () => Promise<void>;
       /** A job failed: `kind` is the ImportError code, or 'internal' (counted in /metrics). */
       onFailed?: (kind: string) => void;
+      /** Run each import in a worker thread with its own connections (the server does; tests of the job queue may not). */
+      thread?: { databaseUrl: string; timeZone: string; heapMb: number };
       /** This server instance (instances/lease.ts): the owner recorded on its jobs. */
       instanceId?: string;
       /** How long an instance may go unseen before its jobs are failed (the lease's TTL). */
@@ -165,7 +168,7 @@ export class ImportJobs {
     try {
       if (this.closed) throw new ImportError('the server is shutting down', 'cancelled');
       await pool.query(`UPDATE citybase.import_jobs SET status = 'running', started_at = now() WHERE id = $1`, [id]);
-      const options = {
+      const options: ImportOptions = {
         timezone: this.deps.timezone,
         maxSpeedKmh: this.deps.maxSpeedKmh,
         ...(this.deps.maxUnzippedMB ? { maxUnzippedMB: this.deps.maxUnzippedMB } : {}),
@@ -174,11 +177,16 @@ export class ImportJobs {
         fileName: req.fileName,
         owner: req.department,
         layersDir: this.deps.layersDir,
-        pool,
-        onProgress,
-        signal: controller.signal,
       };
-      const summary = req.options.vehicle ? await importVehicleFile(options) : await importFile(options);
+      const run = { onProgress, signal: controller.signal };
+      // In a thread of its own when the server says how to reach the database: parsing a hostile or huge file
+      // must not stall the event loop every request shares (issue 16 §2).
+      const thread = this.deps.thread;
+      const summary: ImportSummary | VehicleSummary = thread
+        ? await importInWorker({ databaseUrl: thread.databaseUrl, timeZone: thread.timeZone, options }, { ...run, heapMb: thread.heapMb })
+        : options.vehicle
+          ? await importVehicleFile({ ...options, ...run, pool })
+          : await importFile({ ...options, ...run, pool });
       await this.deps.afterImport?.().catch((err: Error) => log.warn({ err: err.message }, 'refresh after import failed'));
       const { rejected_rows: rejected, ...rest } = summary;
       await pool.query(

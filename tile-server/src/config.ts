@@ -79,6 +79,8 @@ const schema = z.object({
   /** Directory of layer definitions. */
   LAYERS_DIR: z.string().default('layers'),
   /** Largest upload POST /api/imports accepts, in MiB (413 beyond). */
+  /** Heap limit of an import's thread (MiB): a file that needs more fails its job instead of taking the server's memory. */
+  IMPORT_HEAP_MB: int(128, 65536).default(1536),
   IMPORT_MAX_MB: decimal(0.001).default(200),
   /**
    * The city's time zone: the database sessions run in it, so a date-only `datetime=` names a local day and

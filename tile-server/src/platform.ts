@@ -157,6 +157,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     maxUnzippedMB: config.IMPORT_MAX_MB * 10,
     afterImport: () => registry.refresh(),
     onFailed: (kind) => metrics.importJobsFailed.inc({ kind }),
+    thread: { databaseUrl, timeZone: config.TIMEZONE, heapMb: config.IMPORT_HEAP_MB },
     instanceId: lease.id,
     instanceTtlMs: lease.ttlMs,
   });
