@@ -380,6 +380,14 @@ test.serial('a bad CSV is refused whole, each problem with its line; importing n
   t.regex(res.body.message, /line 3: pm2_5 "-3"/);
   const noLat = await postCsv('timepoint,stationcode,longitude\n2026-03-16 01:00,1211A,119', keys.sthjImport);
   t.regex(noLat.body.message, /missing column\(s\) latitude/);
+  // The same station and hour twice (written two ways), found by the database after the stream was copied.
+  const twice = [CSV_HEADER, '2026-03-16 03:00:00,1211A,北京南路,119.005,33.575,,,,,,,,,,,,,80,', '2026-03-16T03:00+08:00,1211A,北京南路,119.005,33.575,,,,,,,,,,,,,81,'];
+  const repeated = await postCsv(twice.join('\n'), keys.sthjImport);
+  t.is(repeated.status, 400);
+  t.regex(repeated.body.message, /line 3: station 1211A at the same hour repeats line 2/);
+  const unreadable = await postCsv(`${CSV_HEADER}\n2026-03-16 04:00:00,1211A,"北京南路,119.005`, keys.sthjImport);
+  t.is(unreadable.status, 400);
+  t.regex(unreadable.body.message, /not a readable CSV file/);
   const good = [CSV_HEADER, '2026-03-16 02:00:00,1211A,北京南路,119.005,33.575,,,,,,,,,,,,,80,'].join('\n');
   t.is((await postCsv(good)).status, 401);
   t.is((await postCsv(good, keys.sthj)).status, 403);

@@ -2,7 +2,7 @@ import { canImportFor } from '../access/access.ts';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type pg from 'pg';
-import { importReadingsInTransaction, readBody, stationReadings, stations } from '../analyses/air/stations.ts';
+import { importReadingsInTransaction, limitedBody, stationReadings, stations } from '../analyses/air/stations.ts';
 import { ReadingsImportError } from '../analyses/air/readings-import.ts';
 import { AQI_PARAMETERS, AqiInputError, computeAqi, namedParameters, STANDARDS, standardInForce, type AqiInput, type StandardId } from '../analyses/aqi/aqi.ts';
 import { civilDefenceCoverage, serviceDistance, uncoveredResidential } from '../analyses/civil-defence/coverage.ts';
@@ -113,9 +113,9 @@ export function analysesRoutes(router: Router<AppState>, deps: AnalysesDeps): vo
     const layer = registry.get(READS.stations[0])!.meta;
     if (!canImportFor(p, layer.owner, layer.allow))
       throw new HttpError(403, 'forbidden', `importing readings needs the import right of department ${layer.owner}`);
-    const csv = await readBody(ctx.req, MAX_READINGS_BYTES);
     try {
-      ctx.body = await importReadingsInTransaction(deps.pool, csv);
+      // Streamed: rows are checked and copied as they arrive; nothing is committed unless all of them are good.
+      ctx.body = await importReadingsInTransaction(deps.pool, limitedBody(ctx.req, MAX_READINGS_BYTES));
     } catch (err) {
       if (err instanceof ReadingsImportError) throw badRequest('invalid_csv', err.message);
       throw err;

@@ -1,6 +1,7 @@
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parse } from 'csv-parse/sync';
+import { finished } from 'node:stream/promises';
+import { parse } from 'csv-parse';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { realtimeAqi, standardInForce } from '../aqi/aqi.ts';
@@ -49,65 +50,108 @@ const DECIMAL = /^\d+(\.\d+)?$/;
 /** Header names as CNEMC writes them in its various exports: PM2.5 / pm2_5 / PM2_5, mixed case. */
 const normalise = (h: string) => h.trim().toLowerCase().replace(/\./g, '_');
 
-function parseReadings(csv: string): { readings: Reading[]; ignored: string[] } {
-  let rows: string[][];
-  try {
-    rows = parse(csv, { bom: true, skip_empty_lines: true, trim: true, relax_column_count: false });
-  } catch (err) {
-    throw new ReadingsImportError([`not a readable CSV file: ${(err as Error).message}`]);
-  }
-  const header = (rows.shift() ?? []).map(normalise);
-  const missing = REQUIRED.filter((c) => !header.includes(c));
-  if (missing.length) throw new ReadingsImportError([`missing column(s) ${missing.join(', ')} (the header must name them)`]);
-  const known = new Set<string>([...REQUIRED, ...OPTIONAL, ...POLLUTANT_COLUMNS]);
-  const ignored = header.filter((h) => !known.has(h));
-  const col = (name: string) => header.indexOf(name);
-
-  const problems: string[] = [];
-  const seen = new Map<string, number>();
-  const readings: Reading[] = [];
-  rows.forEach((cells, i) => {
-    const line = i + 2;
-    const cell = (name: string) => (col(name) >= 0 ? cells[col(name)]! : '');
-    const bad = (msg: string) => problems.length < MAX_PROBLEMS && problems.push(`line ${line}: ${msg}`);
-    const m = TIMEPOINT.exec(cell('timepoint'));
-    const station = cell('stationcode');
-    const lon = Number(cell('longitude'));
-    const lat = Number(cell('latitude'));
-    if (!m) return bad(`timepoint "${cell('timepoint')}" is not YYYY-MM-DD HH:mm[:ss][offset]`);
-    const offset = m[5] === undefined ? '+08:00' : m[5].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
-    const observedAt = `${m[1]}T${m[2]}:${m[3]}:${m[4] ?? '00'}${offset}`;
-    if (Number.isNaN(Date.parse(observedAt))) return bad(`timepoint "${cell('timepoint')}" is not a real time`);
-    if (!/^[A-Za-z0-9_-]{1,32}$/.test(station)) return bad(`stationcode "${station}" is not a station code`);
-    if (!DECIMAL.test(cell('longitude').replace(/^-/, '')) || Math.abs(lon) > 180) return bad(`longitude "${cell('longitude')}" is not a longitude`);
-    if (!DECIMAL.test(cell('latitude').replace(/^-/, '')) || Math.abs(lat) > 90) return bad(`latitude "${cell('latitude')}" is not a latitude`);
-    const values = {} as Reading['values'];
-    for (const p of POLLUTANT_COLUMNS) {
-      const v = cell(p);
-      // CNEMC's files write a missing value as NA or /, as well as leaving it empty.
-      if (v === '' || v === 'NA' || v === '/') values[p] = null;
-      else if (DECIMAL.test(v)) values[p] = Number(v);
-      else return bad(`${p} "${v}" is not a concentration (a number of 0 or more, or empty when missing)`);
-    }
-    const key = `${station}@${Date.parse(observedAt)}`;
-    if (seen.has(key)) return bad(`station ${station} at ${cell('timepoint')} repeats line ${seen.get(key)}`);
-    seen.set(key, line);
-    readings.push({ line, station, name: cell('positionname') || null, lon, lat, observedAt, values });
-  });
-  if (problems.length) throw new ReadingsImportError(problems);
-  if (readings.length === 0) throw new ReadingsImportError(['the file holds no readings']);
-  return { readings, ignored };
-}
-
 /** CSV field for COPY: empty for null, the value otherwise (no value here contains a comma or a quote). */
 const field = (v: unknown) => (v === null || v === undefined ? '' : Array.isArray(v) ? `"{${v.join(',')}}"` : String(v));
 
-/** Import one CSV text on a client that is inside a transaction (the caller commits or rolls back). */
-export async function importReadings(client: pg.ClientBase, csv: string): Promise<ReadingsImportResult> {
-  const { readings, ignored } = parseReadings(csv);
+/** The columns of a header, or why it will not do. */
+function readHeader(cells: string[]): { col: (name: string) => number; ignored: string[] } {
+  const header = cells.map(normalise);
+  const missing = REQUIRED.filter((c) => !header.includes(c));
+  if (missing.length) throw new ReadingsImportError([`missing column(s) ${missing.join(', ')} (the header must name them)`]);
+  const known = new Set<string>([...REQUIRED, ...OPTIONAL, ...POLLUTANT_COLUMNS]);
+  return { col: (name) => header.indexOf(name), ignored: header.filter((h) => !known.has(h)) };
+}
 
+/** One row as a reading, or the problem with it. */
+function readRow(cells: string[], line: number, col: (name: string) => number): Reading | string {
+  const cell = (name: string) => (col(name) >= 0 ? cells[col(name)]! : '');
+  const m = TIMEPOINT.exec(cell('timepoint'));
+  const station = cell('stationcode');
+  const lon = Number(cell('longitude'));
+  const lat = Number(cell('latitude'));
+  if (!m) return `timepoint "${cell('timepoint')}" is not YYYY-MM-DD HH:mm[:ss][offset]`;
+  const offset = m[5] === undefined ? '+08:00' : m[5].replace(/^([+-]\d{2})(\d{2})$/, '$1:$2');
+  const observedAt = `${m[1]}T${m[2]}:${m[3]}:${m[4] ?? '00'}${offset}`;
+  if (Number.isNaN(Date.parse(observedAt))) return `timepoint "${cell('timepoint')}" is not a real time`;
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(station)) return `stationcode "${station}" is not a station code`;
+  if (!DECIMAL.test(cell('longitude').replace(/^-/, '')) || Math.abs(lon) > 180) return `longitude "${cell('longitude')}" is not a longitude`;
+  if (!DECIMAL.test(cell('latitude').replace(/^-/, '')) || Math.abs(lat) > 90) return `latitude "${cell('latitude')}" is not a latitude`;
+  const values = {} as Reading['values'];
+  for (const p of POLLUTANT_COLUMNS) {
+    const v = cell(p);
+    // CNEMC's files write a missing value as NA or /, as well as leaving it empty.
+    if (v === '' || v === 'NA' || v === '/') values[p] = null;
+    else if (DECIMAL.test(v)) values[p] = Number(v);
+    else return `${p} "${v}" is not a concentration (a number of 0 or more, or empty when missing)`;
+  }
+  return { line, station, name: cell('positionname') || null, lon, lat, observedAt, values };
+}
+
+/**
+ * Import one CSV on a client that is inside a transaction (the caller commits or rolls back). The text is read
+ * as a stream: each row is checked, given its AQI and copied into a temporary table as it arrives, so memory
+ * holds one row and the stations, not the file (a 60 MB file took the server from 228 MB to 1 GB). Repeated
+ * hours are found by the database at the end.
+ */
+export async function importReadings(client: pg.ClientBase, input: string | AsyncIterable<Buffer | string>): Promise<ReadingsImportResult> {
+  await client.query(
+    `CREATE TEMP TABLE air_readings_in (
+       line integer, station text, observed_at timestamptz, ${POLLUTANT_COLUMNS.map((c) => `${c} numeric`).join(', ')},
+       aqi integer, level smallint, category text, color text, primary_pollutants text[], standard text
+     ) ON COMMIT DROP`,
+  );
   const stations = new Map<string, { code: string; name: string | null; lon: number; lat: number }>();
-  for (const r of readings) stations.set(r.station, { code: r.station, name: r.name ?? stations.get(r.station)?.name ?? null, lon: r.lon, lat: r.lat });
+  const problems: string[] = [];
+  let columns: { col: (name: string) => number; ignored: string[] } | null = null;
+  let rows = 0;
+  let withoutAqi = 0;
+
+  const copy = client.query(copyFrom(`COPY air_readings_in FROM STDIN (FORMAT csv)`));
+  const parser = parse({ bom: true, skip_empty_lines: true, trim: true, relax_column_count: false });
+  // The source is piped into the parser; its own errors (a body over the limit, a client gone) end the parse too.
+  const source = typeof input === 'string' ? Readable.from([input]) : Readable.from(input);
+  source.on('error', (err) => parser.destroy(err));
+  source.pipe(parser);
+  try {
+    for await (const cells of parser as AsyncIterable<string[]>) {
+      if (!columns) {
+        columns = readHeader(cells);
+        continue;
+      }
+      const line = ++rows + 1;
+      const r = readRow(cells, line, columns.col);
+      if (typeof r === 'string') {
+        if (problems.length < MAX_PROBLEMS) problems.push(`line ${line}: ${r}`);
+        continue;
+      }
+      if (problems.length) continue; // the file is refused; read on only to name its other problems
+      stations.set(r.station, { code: r.station, name: r.name ?? stations.get(r.station)?.name ?? null, lon: r.lon, lat: r.lat });
+      const standard = standardInForce(shanghaiDay(r.observedAt));
+      const aqi = standard ? realtimeAqi(r.values, standard) : null;
+      if (!aqi) withoutAqi++;
+      const text = `${[line, r.station, r.observedAt, ...POLLUTANT_COLUMNS.map((c) => r.values[c]), aqi?.aqi, aqi?.level, aqi?.category, aqi?.color, aqi ? aqi.primary_pollutants : [], aqi?.standard]
+        .map(field)
+        .join(',')}\n`;
+      if (!copy.write(text)) await once(copy, 'drain');
+    }
+  } catch (err) {
+    copy.destroy();
+    await finished(copy).catch(() => {});
+    if (err instanceof ReadingsImportError || !(err instanceof Error) || !('code' in err) || !String(err.code).startsWith('CSV_')) throw err;
+    throw new ReadingsImportError([`not a readable CSV file: ${err.message}`]);
+  }
+  copy.end();
+  await finished(copy);
+  if (!columns) throw new ReadingsImportError(['the file holds no readings']);
+  if (problems.length) throw new ReadingsImportError(problems);
+  if (rows === 0) throw new ReadingsImportError(['the file holds no readings']);
+
+  const repeats = await client.query<{ station: string; first: number; line: number }>(
+    `SELECT station, min(line) AS first, max(line) AS line FROM air_readings_in GROUP BY station, observed_at HAVING count(*) > 1 ORDER BY 3 LIMIT ${MAX_PROBLEMS}`,
+  );
+  if (repeats.rows.length)
+    throw new ReadingsImportError(repeats.rows.map((r) => `line ${r.line}: station ${r.station} at the same hour repeats line ${r.first}`));
+
   const upsert = await client.query<{ created: boolean }>(
     `INSERT INTO environment.air_stations AS s (code, name, kind, district_code, geom)
      SELECT code, coalesce(name, code), CASE WHEN code ~ '^\\d{4}A$' THEN '国控' ELSE '市控' END,
@@ -121,33 +165,6 @@ export async function importReadings(client: pg.ClientBase, csv: string): Promis
      RETURNING (xmax = 0) AS created`,
     [JSON.stringify([...stations.values()])],
   );
-
-  await client.query(
-    `CREATE TEMP TABLE air_readings_in (
-       station text, observed_at timestamptz, ${POLLUTANT_COLUMNS.map((c) => `${c} numeric`).join(', ')},
-       aqi integer, level smallint, category text, color text, primary_pollutants text[], standard text
-     ) ON COMMIT DROP`,
-  );
-  let withoutAqi = 0;
-  const lines = readings.map((r) => {
-    const standard = standardInForce(shanghaiDay(r.observedAt));
-    const aqi = standard ? realtimeAqi(r.values, standard) : null;
-    if (!aqi) withoutAqi++;
-    return `${[
-      r.station,
-      r.observedAt,
-      ...POLLUTANT_COLUMNS.map((c) => r.values[c]),
-      aqi?.aqi,
-      aqi?.level,
-      aqi?.category,
-      aqi?.color,
-      aqi ? aqi.primary_pollutants : [],
-      aqi?.standard,
-    ]
-      .map(field)
-      .join(',')}\n`;
-  });
-  await pipeline(Readable.from(lines), client.query(copyFrom(`COPY air_readings_in FROM STDIN (FORMAT csv)`)));
   const inserted = await client.query(
     `INSERT INTO environment.air_readings (station_id, observed_at, ${POLLUTANT_COLUMNS.join(', ')},
                                            aqi, level, category, color, primary_pollutants, standard)
@@ -163,7 +180,7 @@ export async function importReadings(client: pg.ClientBase, csv: string): Promis
     stations: stations.size,
     stationsCreated: upsert.rows.filter((r) => r.created).length,
     withoutAqi,
-    ignoredColumns: ignored,
+    ignoredColumns: columns.ignored,
   };
 }
 

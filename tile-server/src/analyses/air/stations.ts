@@ -34,20 +34,18 @@ export async function stationReadings(run: QueryRunner, code: string, hours: num
   return { code: station[0].code, name: station[0].name, readings };
 }
 
-/** The request body as UTF-8 text, refused beyond `limit` bytes (413). */
-export async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
+/** The request body as a stream of chunks, refused (413) as soon as it passes `limit` bytes. */
+export async function* limitedBody(req: IncomingMessage, limit: number): AsyncGenerator<Buffer> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit >> 20} MiB`);
-    chunks.push(chunk as Buffer);
+    yield chunk as Buffer;
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Import a CNEMC CSV in one transaction: all rows or none. */
-export async function importReadingsInTransaction(pool: pg.Pool, csv: string): Promise<ReadingsImportResult> {
+export async function importReadingsInTransaction(pool: pg.Pool, csv: string | AsyncIterable<Buffer>): Promise<ReadingsImportResult> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
