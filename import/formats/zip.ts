@@ -40,6 +40,9 @@ export async function unzip(file: string, name: string, dir: string, limits: Unz
           const fileName = entryName(entry, names);
           const unsafe = yauzl.validateFileName(fileName);
           if (unsafe) throw bad(name, new Error(unsafe));
+          // Control characters (a NUL cuts a path short in the OS) are never part of a real file's name.
+          if (/[\u0000-\u001f\u007f]/.test(fileName))
+            throw new ImportError(`${name} holds an entry whose name has control characters (${JSON.stringify(fileName).slice(0, 80)}): is the archive damaged?`);
           if (/\/$/.test(fileName)) return zip.readEntry();
           if (entry.uncompressedSize + total > limits.maxBytes) throw tooBig(name, limits.maxBytes);
           const target = path.join(dir, fileName);
