@@ -4,7 +4,8 @@ import { ErrorLogLimiter, errorKind } from './log-limiter.ts';
 
 /**
  * The one error type that crosses the HTTP boundary: status + machine code + message.
- * 4xx messages go to the client as they are; 5xx details go only to the log.
+ * 4xx messages go to the client as they are; 5xx details go only to the log, unless the 5xx was written for
+ * the client (`exposed`: e.g. 507 "no space left for the upload", which tells the caller what to do).
  */
 export class HttpError extends Error {
   constructor(
@@ -15,6 +16,13 @@ export class HttpError extends Error {
     readonly extra?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
+  }
+
+  /** A 5xx whose message is meant for the client (nothing internal in it). */
+  exposed = false;
+  expose(): this {
+    this.exposed = true;
+    return this;
   }
 }
 
@@ -72,7 +80,7 @@ export function errorBoundary(log: Logger, onRefused?: (ctx: Context, err: HttpE
       ctx.status = status;
       ctx.body = {
         error: code,
-        message: status === 503 ? 'service temporarily unavailable' : 'internal server error',
+        message: err instanceof HttpError && err.exposed ? err.message : status === 503 ? 'service temporarily unavailable' : 'internal server error',
       };
     }
   };

@@ -133,7 +133,18 @@ async function receive(ctx: Context, limit: number, maxMB: number): Promise<Uplo
         });
         const out = fs.createWriteStream(target, { flags: 'wx' });
         outputs.push(out);
-        writes.push(pipeline(stream, out));
+        // Handled at once: a write that fails (a full disk) while the body is still arriving must become this
+        // request's answer, not an unhandled rejection that takes the whole server down.
+        writes.push(
+          pipeline(stream, out).catch((err: NodeJS.ErrnoException) => {
+            // Stop parsing (busboy would wait on the broken file stream for ever); the rest of the body is drained below.
+            const failed = storageProblem(err);
+            problem ??= failed;
+            ctx.req.unpipe(bb);
+            bb.destroy();
+            reject(failed);
+          }),
+        );
       });
       bb.on('filesLimit', () => {
         problem ??= badRequest('invalid_request', 'send one file per import');
@@ -163,6 +174,14 @@ async function receive(ctx: Context, limit: number, maxMB: number): Promise<Uplo
     await fs.promises.rm(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/** A failed write of an upload: out of space is the server's (507), said plainly; anything else is a 500. */
+function storageProblem(err: NodeJS.ErrnoException): HttpError {
+  if (err.code === 'ENOSPC' || err.code === 'EDQUOT' || err.code === 'EFBIG')
+    return new HttpError(507, 'insufficient_storage', 'no space left for the upload on the server: try again later, and tell the platform’s operators').expose();
+  if (err instanceof HttpError) return err;
+  return Object.assign(new HttpError(500, 'internal', 'the upload could not be stored'), { cause: err });
 }
 
 function parseOptions(fields: Record<string, string>): Parameters<ImportJobs['submit']>[0]['options'] {
