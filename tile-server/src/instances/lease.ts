@@ -20,6 +20,15 @@ export interface LeaseOptions {
   onRenewed?: (dead: string[]) => Promise<void>;
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export class InstanceLease {
   readonly id: string;
   readonly ttlMs: number;
@@ -48,6 +57,14 @@ export class InstanceLease {
   renew(): Promise<void> {
     this.renewing ??= (async () => {
       try {
+        // An instance on this machine whose process is gone (kill -9, a crash) is dead now, not after the TTL:
+        // a server restarted in its place fails the jobs it left at once.
+        const { rows: local } = await this.opts.pool.query<{ id: string; pid: number }>(
+          `SELECT id, pid FROM citybase.instances WHERE host = $1 AND id <> $2`,
+          [os.hostname(), this.id],
+        );
+        const gone = local.filter((r) => !processAlive(r.pid)).map((r) => r.id);
+        if (gone.length) await this.opts.pool.query(`UPDATE citybase.instances SET seen_at = '-infinity' WHERE id = ANY($1)`, [gone]);
         const { rows } = await this.opts.pool.query<{ id: string }>(
           `WITH me AS (UPDATE citybase.instances SET seen_at = now() WHERE id = $1),
                 gone AS (DELETE FROM citybase.instances WHERE seen_at < now() - interval '1 day')
