@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import pg from 'pg';
+import { survivesSocketErrors } from '../tile-server/src/db/pool.ts';
 import { ImportError } from './errors.ts';
 import { importFile, importVehicleFile } from './index.ts';
 import type { ImportOptions } from './options.ts';
@@ -34,6 +35,7 @@ const pool = new pg.Pool({
   options: `-c TimeZone=${input.timeZone}`,
 });
 pool.on('error', () => {}); // an idle connection lost: the import's own query reports it
+survivesSocketErrors(pool);
 
 try {
   const run = {

@@ -52,7 +52,18 @@ export async function openPool({ url, maxConnections, statementTimeoutMs, timeZo
   });
   // A connection dropped by the server (restart, admin kill) must not crash the process: the pool replaces it.
   pool.on('error', (err) => log.warn({ err: err.message }, 'idle database connection lost'));
+  survivesSocketErrors(pool);
   return pool;
+}
+
+/**
+ * pg-pool listens for errors only on idle clients. A checked-out client whose socket dies (PostgreSQL killed:
+ * its last query already failed with 57P01, then the socket resets before the caller released it) emits an
+ * 'error' nobody listens to, and Node ends the process. Every client gets a listener of its own: the query
+ * that was running has its error already, and the pool drops the client when it comes back.
+ */
+export function survivesSocketErrors(pool: pg.Pool): void {
+  pool.on('connect', (client) => client.on('error', () => {}));
 }
 
 async function ensurePostgis(client: pg.Client): Promise<void> {
