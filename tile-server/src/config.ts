@@ -80,6 +80,10 @@ const schema = z.object({
   LAYERS_DIR: z.string().default('layers'),
   /** Largest upload POST /api/imports accepts, in MiB (413 beyond). */
   /** Heap limit of an import's thread (MiB): a file that needs more fails its job instead of taking the server's memory. */
+  /** Time a client has to send a request's headers (slow-header clients are cut off; nginx's client_header_timeout). */
+  HTTP_HEADERS_TIMEOUT_S: int(1, 600).default(30),
+  /** Time a client has to send a whole request, body included (a 200 MB upload on a slow district link needs minutes). */
+  HTTP_REQUEST_TIMEOUT_S: int(1, 86_400).default(600),
   IMPORT_HEAP_MB: int(128, 65536).default(1536),
   IMPORT_MAX_MB: decimal(0.001).default(200),
   /**

@@ -26,9 +26,22 @@ export function bodyLimit(config: Pick<Config, 'IMPORT_MAX_MB'>, path: string): 
  * `Expect: 100-continue` whose Content-Length is over its path's limit is answered 413 at once, before the
  * client sends the body (Node would otherwise say 100 Continue, and the client upload it all to be refused).
  */
-export function createHttpServer(app: Koa<AppState>, config?: Pick<Config, 'IMPORT_MAX_MB'>): http.Server {
+export function createHttpServer(
+  app: Koa<AppState>,
+  config?: Pick<Config, 'IMPORT_MAX_MB'> & Partial<Pick<Config, 'HTTP_HEADERS_TIMEOUT_S' | 'HTTP_REQUEST_TIMEOUT_S'>>,
+): http.Server {
   const handle = app.callback();
-  const server = http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handle);
+  // Stalled clients (slow headers, a body that never ends) are cut off, checked every second: a thousand
+  // slowloris sockets must not hold the server's descriptors for Node's default minutes.
+  const server = http.createServer(
+    {
+      maxHeaderSize: MAX_HEADER_BYTES,
+      headersTimeout: (config?.HTTP_HEADERS_TIMEOUT_S ?? 30) * 1000,
+      requestTimeout: (config?.HTTP_REQUEST_TIMEOUT_S ?? 600) * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    handle,
+  );
   if (config)
     server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
       const declared = Number(req.headers['content-length'] ?? 0);
