@@ -7,6 +7,7 @@ import { ImportError } from './errors.ts';
 import { importFile, importVehicleFile, type ImportSummary, type VehicleSummary } from './index.ts';
 import type { ImportOptions, ImportProgress } from './options.ts';
 import { importInWorker } from './worker-client.ts';
+import { isDatabaseUnavailable } from '../tile-server/src/errors.ts';
 
 /**
  * Import jobs of the HTTP API, run inside the server process: persisted in citybase.import_jobs (status,
@@ -189,23 +190,47 @@ export class ImportJobs {
           : await importFile({ ...options, ...run, pool });
       await this.deps.afterImport?.().catch((err: Error) => log.warn({ err: err.message }, 'refresh after import failed'));
       const { rejected_rows: rejected, ...rest } = summary;
-      await pool.query(
-        `UPDATE citybase.import_jobs SET status = 'succeeded', finished_at = now(), summary = $2, rejected = $3 WHERE id = $1`,
-        [id, JSON.stringify(rest), JSON.stringify(rejected.slice(0, KEEP_REJECTED))],
-      );
+      // The data is committed: the job must end up saying so, even if the database blinks right now.
+      await this.record(id, `UPDATE citybase.import_jobs SET status = 'succeeded', finished_at = now(), summary = $2, rejected = $3 WHERE id = $1`, [
+        JSON.stringify(rest),
+        JSON.stringify(rejected.slice(0, KEEP_REJECTED)),
+      ]);
       log.info({ job: id, target: 'layer' in rest ? rest.layer : rest.vehicle, imported: rest.imported, rejected: rest.rejected }, 'import job succeeded');
     } catch (err) {
-      const message = err instanceof ImportError ? err.message : 'the import failed because of an internal error (see the server log); nothing was changed';
+      const message =
+        err instanceof ImportError
+          ? err.message
+          : isDatabaseUnavailable(err)
+            ? 'the database could not be reached during the import; nothing was changed: submit it again'
+            : 'the import failed because of an internal error (see the server log); nothing was changed';
       // Every failure is logged with its reason and counted; an internal one with its stack.
       if (!(err instanceof ImportError)) log.error({ err, job: id }, 'import job failed');
       else log.warn({ job: id, department: req.department, file: req.fileName, kind: err.code, reason: err.message }, 'import job failed');
       this.deps.onFailed?.(err instanceof ImportError ? err.code : 'internal');
-      await pool
-        .query(`UPDATE citybase.import_jobs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [id, message])
-        .catch((e: Error) => log.error({ err: e.message, job: id }, 'cannot record the failed import job'));
+      await this.record(id, `UPDATE citybase.import_jobs SET status = 'failed', finished_at = now(), error = $2 WHERE id = $1`, [message]);
     } finally {
       this.running.delete(controller);
       await fs.promises.rm(req.dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Write a job's outcome, retrying while the database is unreachable (up to about ten minutes, or until the
+   * server stops): an outcome that is not written leaves the job reading "running" for as long as this instance
+   * lives, since only a dead instance's jobs are failed by the others.
+   */
+  private async record(id: number, text: string, values: unknown[]): Promise<void> {
+    for (let attempt = 0, waitMs = 250; ; attempt++, waitMs = Math.min(waitMs * 2, 10_000)) {
+      try {
+        await this.deps.pool.query(text, [id, ...values]);
+        return;
+      } catch (err) {
+        if (attempt >= 60 || this.closed) {
+          this.deps.log.error({ err: (err as Error).message, job: id }, 'cannot record the import job’s outcome');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
     }
   }
 }
