@@ -13,6 +13,7 @@ import { makeTile, encoded, etagFor, negotiate, notModified } from '../tiles/enc
 import { canWatch, visibleTo } from '../vehicles/live/access.ts';
 import { LIVE_LAYER } from '../vehicles/live/tiles.ts';
 import type { VehicleService } from '../vehicles/service.ts';
+import { parsePlaybackQuery, playback } from '../vehicles/playback/playback.ts';
 import { baseUrl, keySuffix } from './tilejson.ts';
 
 export interface VehicleRouteDeps {
@@ -35,7 +36,7 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
     const coord = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
     const principal = ctx.state.principal;
     if (!canWatch(principal)) throw unknownLayer();
-    const raw = deps.vehicles.tiles.tile(principal.department!, coord.z, coord.x, coord.y);
+    const raw = deps.vehicles.tiles.tile(principal, coord.z, coord.x, coord.y);
     await sendLiveTile(ctx, raw);
   });
 
@@ -72,6 +73,24 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { vehicles: [...deps.vehicles.live.all()].filter(sees).sort((a, b) => a.id.localeCompare(b.id)) };
   });
+
+  // Playback: one vehicle's fixes over a range, its stops, the simplified line and its alarms (GeoJSON).
+  router.get('/api/vehicles/:id/track', async (ctx) => {
+    ctx.state.route = 'vehicle_track';
+    requireWatch(ctx);
+    const vehicle = watchedVehicle(ctx, deps, ctx.params.id!);
+    const q = parsePlaybackQuery(ctx.query);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'application/geo+json';
+    ctx.body = await playback(deps.pool, vehicle, q);
+  });
+}
+
+/** A vehicle the principal may watch (department and scope), else 404 as for one that does not exist. */
+function watchedVehicle(ctx: Context & { state: AppState }, deps: VehicleRouteDeps, id: string) {
+  const v = deps.vehicles.live.get(id);
+  if (!v || !visibleTo(ctx.state.principal)(v)) throw notFound('unknown_vehicle', `no vehicle "${id.slice(0, 64)}"`);
+  return v;
 }
 
 /** Fences (a layer of GeoJSON, drawn on the desk's map) and alarms with their lifecycle. */
@@ -116,9 +135,13 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
     if (state !== 'open' && state !== 'all') throw badRequest('invalid_parameter', 'state is open or all');
     const limit = ctx.query.limit === undefined ? 200 : wholeNumber(String(ctx.query.limit), 'limit');
     if (limit < 1 || limit > 5000) throw badRequest('invalid_parameter', 'limit is 1–5000');
+    // Within the principal's scopes: alarms of vehicles registered in its districts (live/access.ts's rule).
     const { rows } = await deps.pool.query(
-      `SELECT * FROM vehicles.alarms WHERE department_id = $1 AND ($2 = 'all' OR state <> 'closed') ORDER BY last_at DESC, id DESC LIMIT $3`,
-      [ctx.state.principal.department, state, limit],
+      `SELECT a.*, v.plate, v.vehicle_type, v.fleet_group FROM vehicles.alarms a JOIN vehicles.vehicles v ON v.id = a.vehicle_id
+       WHERE a.department_id = $1 AND ($2 = 'all' OR a.state <> 'closed')
+         AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($4::text[]) s WHERE v.district_code LIKE s || '%'))
+       ORDER BY a.last_at DESC, a.id DESC LIMIT $3`,
+      [ctx.state.principal.department, state, limit, ctx.state.principal.scopes],
     );
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { alarms: rows };
@@ -129,9 +152,10 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
       ctx.state.route = 'vehicle_alarms';
       requireWatch(ctx);
       const id = wholeNumber(ctx.params.id!, 'alarm');
+      const sees = visibleTo(ctx.state.principal);
       const body = ctx.request.length ? ((await readJsonBody(ctx, 16 * 1024)) as { note?: unknown }) : {};
       if (body.note !== undefined && (typeof body.note !== 'string' || body.note.length > 2000)) throw badRequest('invalid_note', 'note is a text of at most 2000 characters');
-      const row = await transition(deps.pool, id, action, { name: actorName(ctx.state.principal), department: ctx.state.principal.department! }, (body.note as string | undefined) ?? null, actorOf(ctx.state.principal, ctx.ip));
+      const row = await transition(deps.pool, id, action, { name: actorName(ctx.state.principal), department: ctx.state.principal.department!, sees: (vehicleId) => { const v = deps.vehicles.live.get(vehicleId); return v !== undefined && sees(v); } }, (body.note as string | undefined) ?? null, actorOf(ctx.state.principal, ctx.ip));
       ctx.body = { alarm: row };
     });
   }

@@ -123,7 +123,7 @@ export class VehicleService {
   raise(d: AlarmDecision): Promise<void> {
     const p = raise(this.opts.pool, d)
       .then((row) => {
-        this.channel?.publish({ department: d.department, kind: 'alarm', repeated: row.repeated, alarm: row });
+        this.channel?.publish({ department: d.department, vehicleId: d.vehicleId, kind: 'alarm', repeated: row.repeated, alarm: row });
       })
       .catch((err) => this.opts.log.error({ err, alarm: d.type, vehicle: d.vehicleId }, 'an alarm could not be stored'))
       .finally(() => this.raising.delete(p));

@@ -1,0 +1,135 @@
+import type pg from 'pg';
+import { badRequest } from '../../errors.ts';
+import { detectStops, lengthM, simplifyIndexes, type Fix } from './track.ts';
+
+/** Limits of one playback request (Traccar has `report.maxPositions` 50,000 and no period limit by default). */
+export const PLAYBACK_MAX_DAYS = 7;
+export const PLAYBACK_MAX_FIXES = 100_000;
+
+export interface PlaybackQuery {
+  from: Date;
+  to: Date;
+  /** Display simplification of the drawn line, metres (0: every fix). */
+  toleranceM: number;
+  stopRadiusM: number;
+  stopMinS: number;
+}
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function instant(v: unknown, name: string): Date {
+  if (typeof v !== 'string' || !v) throw badRequest('invalid_range', `${name} is required (an ISO 8601 time with its offset, e.g. 2026-12-03T08:00:00+08:00)`);
+  const t = ISO.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(t)) throw badRequest('invalid_range', `${name} "${v.slice(0, 40)}" is not an ISO 8601 time with its offset (e.g. 2026-12-03T08:00:00+08:00)`);
+  return new Date(t);
+}
+
+function bounded(v: unknown, name: string, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = typeof v === 'string' && /^\d{1,7}(\.\d+)?$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min && n <= max)) throw badRequest('invalid_parameter', `${name} is a number from ${min} to ${max}`);
+  return n;
+}
+
+/** The query string of GET /api/vehicles/:id/track, checked: a bad range is a 400 naming the problem. */
+export function parsePlaybackQuery(q: Record<string, unknown>): PlaybackQuery {
+  const from = instant(q.from, 'from');
+  const to = instant(q.to, 'to');
+  if (to.getTime() <= from.getTime()) throw badRequest('invalid_range', `to (${to.toISOString()}) must be after from (${from.toISOString()})`);
+  if (to.getTime() - from.getTime() > PLAYBACK_MAX_DAYS * 86_400_000)
+    throw badRequest('range_too_long', `a playback covers at most ${PLAYBACK_MAX_DAYS} days; ask for a shorter range`);
+  return {
+    from,
+    to,
+    toleranceM: bounded(q.tolerance, 'tolerance (metres)', 5, 0, 5000),
+    stopRadiusM: bounded(q.stop_radius, 'stop_radius (metres)', 100, 10, 2000),
+    stopMinS: bounded(q.stop_min, 'stop_min (seconds)', 180, 30, 86_400),
+  };
+}
+
+// The fixes of one vehicle in a range (the partition key bounds the day partitions scanned), and its alarms.
+const FIXES_SQL = `SELECT (extract(epoch FROM fix_time) * 1000)::float8 AS t, ST_X(geom) AS lon, ST_Y(geom) AS lat,
+  speed_kmh AS "speedKmh", course
+FROM vehicles.positions
+WHERE vehicle_id = $1 AND fix_time >= $2 AND fix_time < $3
+ORDER BY fix_time
+LIMIT $4`;
+
+const ALARMS_SQL = `SELECT id, type, state, fence_id AS "fenceId", first_at AS "firstAt", last_at AS "lastAt", repeats, lon, lat
+FROM vehicles.alarms
+WHERE vehicle_id = $1 AND first_at < $3 AND last_at >= $2
+ORDER BY first_at, id`;
+
+type Position = [number, number];
+const pos = (f: { lon: number; lat: number }): Position => [round(f.lon), round(f.lat)];
+const round = (x: number) => Math.round(x * 1e7) / 1e7;
+
+/**
+ * A vehicle's playback as GeoJSON: the fixes at full resolution in time order (a MultiPoint with parallel
+ * `times`/`speeds`/`courses`, what the player steps through), the line simplified for display, the stops with
+ * arrival and departure, and the alarms of the range. Foreign members: `vehicle`, `from`, `to`, `stats`.
+ */
+export async function playback(pool: pg.Pool, vehicle: { id: string; plate: string | null; type: string }, q: PlaybackQuery) {
+  const [fixRes, alarmRes] = await Promise.all([
+    pool.query<Fix>(FIXES_SQL, [vehicle.id, q.from, q.to, PLAYBACK_MAX_FIXES + 1]),
+    pool.query(ALARMS_SQL, [vehicle.id, q.from, q.to]),
+  ]);
+  const fixes = fixRes.rows;
+  if (fixes.length > PLAYBACK_MAX_FIXES)
+    throw badRequest('range_too_long', `more than ${PLAYBACK_MAX_FIXES} fixes in this range; ask for a shorter range`);
+  const stops = detectStops(fixes, { radiusM: q.stopRadiusM, minDurationS: q.stopMinS });
+  const kept = simplifyIndexes(fixes, q.toleranceM);
+  const features: unknown[] = [];
+  features.push({
+    type: 'Feature',
+    id: 'fixes',
+    geometry: { type: 'MultiPoint', coordinates: fixes.map(pos) },
+    properties: {
+      kind: 'fixes',
+      times: fixes.map((f) => f.t),
+      speeds: fixes.map((f) => f.speedKmh),
+      courses: fixes.map((f) => f.course),
+    },
+  });
+  if (fixes.length >= 2)
+    features.push({
+      type: 'Feature',
+      id: 'track',
+      geometry: { type: 'LineString', coordinates: kept.map((i) => pos(fixes[i]!)) },
+      properties: { kind: 'track', toleranceM: q.toleranceM, vertices: kept.length, fixes: fixes.length },
+    });
+  stops.forEach((s, n) =>
+    features.push({
+      type: 'Feature',
+      id: `stop-${n + 1}`,
+      geometry: { type: 'Point', coordinates: pos(s) },
+      properties: { kind: 'stop', arrive: new Date(s.arrive).toISOString(), leave: new Date(s.leave).toISOString(), durationS: Math.round((s.leave - s.arrive) / 1000), fixes: s.last - s.first + 1 },
+    }),
+  );
+  for (const a of alarmRes.rows)
+    if (a.lon !== null && a.lat !== null)
+      features.push({
+        type: 'Feature',
+        id: `alarm-${a.id}`,
+        geometry: { type: 'Point', coordinates: pos(a) },
+        properties: { kind: 'alarm', alarmId: Number(a.id), type: a.type, state: a.state, fenceId: a.fenceId, at: (a.firstAt as Date).toISOString(), lastAt: (a.lastAt as Date).toISOString(), repeats: a.repeats },
+      });
+  let maxSpeed = 0;
+  for (const f of fixes) if (f.speedKmh !== null && f.speedKmh > maxSpeed) maxSpeed = f.speedKmh;
+  return {
+    type: 'FeatureCollection' as const,
+    vehicle: { id: vehicle.id, plate: vehicle.plate, type: vehicle.type },
+    from: q.from.toISOString(),
+    to: q.to.toISOString(),
+    stats: {
+      fixes: fixes.length,
+      distanceKm: Math.round(lengthM(fixes)) / 1000,
+      maxSpeedKmh: maxSpeed,
+      stops: stops.length,
+      stoppedS: Math.round(stops.reduce((s, x) => s + (x.leave - x.arrive), 0) / 1000),
+      first: fixes[0] ? new Date(fixes[0].t).toISOString() : null,
+      last: fixes.length ? new Date(fixes[fixes.length - 1]!.t).toISOString() : null,
+    },
+    features,
+  };
+}
