@@ -7,6 +7,8 @@ import { requireRight, type Principal } from '../access/access.ts';
 import { readJsonBody } from '../features/body.ts';
 import { createFence, deleteFence, parseFence } from '../vehicles/alarms/fence-store.ts';
 import { transition, type AlarmAction } from '../vehicles/alarms/lifecycle.ts';
+import { parseRuleChange, saveRule } from '../vehicles/alarms/rules.ts';
+import { vehicleTypes } from '../vehicles/fleet.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
 import { parseTile } from '../tiles/coords.ts';
 import { makeTile, encoded, etagFor, negotiate, notModified } from '../tiles/encode.ts';
@@ -145,6 +147,25 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
     );
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { alarms: rows };
+  });
+
+  // Alarm rules that are data (疲劳驾驶, 违规停车): the department's effective parameters per vehicle type.
+  router.get('/api/vehicles/rules', (ctx) => {
+    ctx.state.route = 'vehicle_rules';
+    requireWatch(ctx);
+    const book = deps.vehicles.alarms.rules;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { rules: Object.fromEntries(vehicleTypes.map((type) => [type, book.for(ctx.state.principal.department!, type)])) };
+  });
+
+  router.put('/api/vehicles/rules/:rule', async (ctx) => {
+    ctx.state.route = 'vehicle_rules';
+    requireManage(ctx);
+    const change = parseRuleChange(ctx.params.rule!, await readJsonBody(ctx, 16 * 1024));
+    await saveRule(deps.pool, ctx.state.principal.department!, change, actorOf(ctx.state.principal, ctx.ip));
+    await deps.vehicles.refreshFleet();
+    const book = deps.vehicles.alarms.rules;
+    ctx.body = { rules: Object.fromEntries(vehicleTypes.map((type) => [type, book.for(ctx.state.principal.department!, type)])) };
   });
 
   for (const action of ['acknowledge', 'close'] as const satisfies readonly AlarmAction[]) {
