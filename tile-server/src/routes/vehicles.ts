@@ -16,6 +16,7 @@ import { canWatch, visibleTo } from '../vehicles/live/access.ts';
 import { LIVE_LAYER } from '../vehicles/live/tiles.ts';
 import type { VehicleService } from '../vehicles/service.ts';
 import { parsePlaybackQuery, playback } from '../vehicles/playback/playback.ts';
+import { dailyReport, parseReportRange, reportCsv } from '../vehicles/reports/daily.ts';
 import { baseUrl, keySuffix } from './tilejson.ts';
 
 export interface VehicleRouteDeps {
@@ -66,6 +67,7 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
   });
 
   fenceAndAlarmRoutes(router, deps);
+  reportRoutes(router, deps);
 
   router.get('/api/vehicles', (ctx) => {
     ctx.state.route = 'vehicles';
@@ -85,6 +87,29 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
     ctx.set('Cache-Control', 'no-store');
     ctx.type = 'application/geo+json';
     ctx.body = await playback(deps.pool, vehicle, q);
+  });
+}
+
+/** 日报 and 考核 figures over city days, for the vehicles the principal watches (JSON, or CSV with format=csv). */
+function reportRoutes(router: Router<AppState>, deps: VehicleRouteDeps): void {
+  router.get('/api/vehicles/reports/daily', async (ctx) => {
+    ctx.state.route = 'vehicle_reports';
+    requireWatch(ctx);
+    const format = ctx.query.format ?? 'json';
+    if (format !== 'json' && format !== 'csv') throw badRequest('invalid_parameter', 'format is json or csv');
+    const range = parseReportRange(ctx.query);
+    const sees = visibleTo(ctx.state.principal);
+    const vehicles = [...deps.vehicles.live.all()]
+      .filter(sees)
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((v) => ({ id: v.id, plate: v.plate, type: v.type, group: v.group, company: v.company }));
+    const report = await dailyReport(deps.pool, vehicles, range);
+    ctx.set('Cache-Control', 'no-store');
+    if (format === 'csv') {
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.set('Content-Disposition', `attachment; filename="vehicles-${range.from}-${range.to}.csv"`);
+      ctx.body = reportCsv(report);
+    } else ctx.body = report;
   });
 }
 
