@@ -9,7 +9,7 @@ import { createHttpServer } from '../tile-server/src/http-server.ts';
 import { addVehicle } from '../tile-server/src/vehicles/fleet.ts';
 import { raise } from '../tile-server/src/vehicles/alarms/lifecycle.ts';
 import { haversineM } from '../tile-server/src/vehicles/playback/track.ts';
-import { eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+import { binary, eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 
 /**
  * Playback (issue 12 §5): a vehicle's stored track over a time range, as GeoJSON — every fix in time order, the
@@ -197,4 +197,34 @@ test('the live channel applies the district scope to positions and alarms', asyn
   ws.close();
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
+});
+
+test('a track exports as GPX, KML and CSV (every fix, in time order), audited as a data export', async (t) => {
+  const range = trackUrl('苏H70001', t0 - 60_000, t0 + 3600_000);
+  const gpx = await get(`${range}&format=gpx`, keys.jtj).buffer(true).parse(binary);
+  t.is(gpx.status, 200);
+  t.regex(gpx.headers['content-type']!, /^application\/gpx\+xml/);
+  t.regex(gpx.headers['content-disposition']!, /^attachment; filename="track\.gpx"; filename\*=UTF-8''%E8%8B%8FH70001-\d{4}-\d\d-\d\d\.gpx$/);
+  const body = String(gpx.body);
+  t.regex(body, /<gpx version="1\.1"/);
+  t.regex(body, /<name>苏H70001<\/name>/);
+  const points = [...body.matchAll(/<trkpt lat="([\d.]+)" lon="([\d.]+)"><time>([^<]+)<\/time>/g)];
+  t.deepEqual(points.map((m) => [Number(m[2]), Number(m[1]), Date.parse(m[3]!)]), track.map((f) => [f.lon, f.lat, f.t]));
+
+  const kml = await get(`${range}&format=kml`, keys.jtj).buffer(true).parse(binary);
+  t.regex(kml.headers['content-type']!, /kml/);
+  const coords = /<coordinates>([^<]*)<\/coordinates>/.exec(String(kml.body))![1]!.split(' ');
+  t.is(coords.length, track.length);
+  t.is(coords[0], `${track[0]!.lon},${track[0]!.lat}`);
+
+  const csv = await get(`${range}&format=csv`, keys.jtj);
+  const lines = csv.text.replace(/^\uFEFF/, '').trim().split('\r\n');
+  t.is(lines[0], 'time,lon,lat,speed_kmh,course');
+  t.is(lines.length, 1 + track.length);
+  t.is(lines[1], `${iso(track[0]!.t)},${track[0]!.lon},${track[0]!.lat},20,0`);
+
+  const audited = (await tp.sql.query(`SELECT details->>'format' AS format, (details->>'fixes')::int AS fixes FROM citybase.audit_log WHERE action = 'data.export' AND target = 'vehicle:苏H70001' ORDER BY id`)).rows;
+  t.deepEqual(audited, ['gpx', 'kml', 'csv'].map((format) => ({ format, fixes: track.length })));
+  t.is((await get(`${range}&format=shp`, keys.jtj)).status, 400);
+  t.is((await get(`${trackUrl('苏H70002', t0, t0 + 3600_000)}&format=gpx`, keys.qinghe)).status, 404);
 });

@@ -1,4 +1,4 @@
-import { actorOf } from '../auth/audit.ts';
+import { actorOf, audit } from '../auth/audit.ts';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type pg from 'pg';
@@ -15,7 +15,7 @@ import { makeTile, encoded, etagFor, negotiate, notModified } from '../tiles/enc
 import { canWatch, visibleTo } from '../vehicles/live/access.ts';
 import { LIVE_LAYER } from '../vehicles/live/tiles.ts';
 import type { VehicleService } from '../vehicles/service.ts';
-import { parsePlaybackQuery, playback } from '../vehicles/playback/playback.ts';
+import { exportFormats, exportTrack, parsePlaybackQuery, playback, readFixes, type ExportFormat } from '../vehicles/playback/playback.ts';
 import { dailyReport, parseReportRange, reportCsv } from '../vehicles/reports/daily.ts';
 import { baseUrl, keySuffix } from './tilejson.ts';
 
@@ -83,10 +83,29 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
     ctx.state.route = 'vehicle_track';
     requireWatch(ctx);
     const vehicle = watchedVehicle(ctx, deps, ctx.params.id!);
+    const format = ctx.query.format ?? 'geojson';
+    if (format !== 'geojson' && !Object.hasOwn(exportFormats, String(format)))
+      throw badRequest('invalid_parameter', `format is geojson, ${Object.keys(exportFormats).join(', ')}`);
     const q = parsePlaybackQuery(ctx.query);
     ctx.set('Cache-Control', 'no-store');
-    ctx.type = 'application/geo+json';
-    ctx.body = await playback(deps.pool, vehicle, q);
+    if (format === 'geojson') {
+      ctx.type = 'application/geo+json';
+      ctx.body = await playback(deps.pool, vehicle, q);
+      return;
+    }
+    const f = format as ExportFormat;
+    // Exports of a track (GPX, KML, CSV) are downloads of data: audited as the layer downloads are.
+    const fixes = await readFixes(deps.pool, vehicle.id, q);
+    const client = await deps.pool.connect();
+    try {
+      await audit(client, actorOf(ctx.state.principal, ctx.ip), { action: 'data.export', outcome: 'success', target: `vehicle:${vehicle.id}`, details: { format: f, from: q.from.toISOString(), to: q.to.toISOString(), fixes: fixes.length } });
+    } finally {
+      client.release();
+    }
+    const file = `${vehicle.plate ?? vehicle.id}-${q.from.toISOString().slice(0, 10)}.${f}`;
+    ctx.type = exportFormats[f];
+    ctx.set('Content-Disposition', `attachment; filename="track.${f}"; filename*=UTF-8''${encodeURIComponent(file)}`);
+    ctx.body = exportTrack(f, vehicle, fixes);
   });
 }
 

@@ -60,6 +60,40 @@ FROM vehicles.alarms
 WHERE vehicle_id = $1 AND first_at < $3 AND last_at >= $2
 ORDER BY first_at, id`;
 
+/** The fixes of a range, in time order (400 beyond PLAYBACK_MAX_FIXES). */
+export async function readFixes(pool: pg.Pool, vehicleId: string, q: Pick<PlaybackQuery, 'from' | 'to'>): Promise<Fix[]> {
+  const { rows } = await pool.query<Fix>(FIXES_SQL, [vehicleId, q.from, q.to, PLAYBACK_MAX_FIXES + 1]);
+  if (rows.length > PLAYBACK_MAX_FIXES) throw badRequest('range_too_long', `more than ${PLAYBACK_MAX_FIXES} fixes in this range; ask for a shorter range`);
+  return rows;
+}
+
+export const exportFormats = { gpx: 'application/gpx+xml', kml: 'application/vnd.google-earth.kml+xml', csv: 'text/csv; charset=utf-8' } as const;
+export type ExportFormat = keyof typeof exportFormats;
+
+const xml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** A track as a file: GPX 1.1 (a track segment with times), KML 2.2 (the line) or CSV (every fix). */
+export function exportTrack(format: ExportFormat, vehicle: { id: string; plate: string | null }, fixes: readonly Fix[]): string {
+  const name = xml(vehicle.plate ?? vehicle.id);
+  const iso = (t: number) => new Date(t).toISOString();
+  switch (format) {
+    case 'gpx':
+      return (
+        `<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="CityBase" xmlns="http://www.topografix.com/GPX/1/1">\n<trk><name>${name}</name><trkseg>\n` +
+        fixes.map((f) => `<trkpt lat="${f.lat}" lon="${f.lon}"><time>${iso(f.t)}</time></trkpt>`).join('\n') +
+        `\n</trkseg></trk>\n</gpx>\n`
+      );
+    case 'kml':
+      return (
+        `<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document><name>${name}</name>\n` +
+        `<Placemark><name>${name}</name><TimeSpan><begin>${fixes[0] ? iso(fixes[0].t) : ''}</begin><end>${fixes.length ? iso(fixes[fixes.length - 1]!.t) : ''}</end></TimeSpan>` +
+        `<LineString><tessellate>1</tessellate><coordinates>${fixes.map((f) => `${f.lon},${f.lat}`).join(' ')}</coordinates></LineString></Placemark>\n</Document></kml>\n`
+      );
+    case 'csv':
+      return '\ufefftime,lon,lat,speed_kmh,course\r\n' + fixes.map((f) => `${iso(f.t)},${f.lon},${f.lat},${f.speedKmh ?? ''},${f.course ?? ''}`).join('\r\n') + '\r\n';
+  }
+}
+
 type Position = [number, number];
 const pos = (f: { lon: number; lat: number }): Position => [round(f.lon), round(f.lat)];
 const round = (x: number) => Math.round(x * 1e7) / 1e7;
@@ -70,13 +104,7 @@ const round = (x: number) => Math.round(x * 1e7) / 1e7;
  * arrival and departure, and the alarms of the range. Foreign members: `vehicle`, `from`, `to`, `stats`.
  */
 export async function playback(pool: pg.Pool, vehicle: { id: string; plate: string | null; type: string }, q: PlaybackQuery) {
-  const [fixRes, alarmRes] = await Promise.all([
-    pool.query<Fix>(FIXES_SQL, [vehicle.id, q.from, q.to, PLAYBACK_MAX_FIXES + 1]),
-    pool.query(ALARMS_SQL, [vehicle.id, q.from, q.to]),
-  ]);
-  const fixes = fixRes.rows;
-  if (fixes.length > PLAYBACK_MAX_FIXES)
-    throw badRequest('range_too_long', `more than ${PLAYBACK_MAX_FIXES} fixes in this range; ask for a shorter range`);
+  const [fixes, alarmRes] = await Promise.all([readFixes(pool, vehicle.id, q), pool.query(ALARMS_SQL, [vehicle.id, q.from, q.to])]);
   const stops = detectStops(fixes, { radiusM: q.stopRadiusM, minDurationS: q.stopMinS });
   const kept = simplifyIndexes(fixes, q.toleranceM);
   const features: unknown[] = [];
