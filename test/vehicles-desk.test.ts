@@ -12,7 +12,7 @@ import { createHttpServer } from '../tile-server/src/http-server.ts';
 import { createLogger } from '../tile-server/src/log.ts';
 import { addVehicle } from '../tile-server/src/vehicles/fleet.ts';
 import { startGateway, type Gateway } from '../tile-server/src/vehicles/gateway/gateway.ts';
-import { ensureViewerBuilt, launchChromium, mapIdle, onMap, screenshot } from './helpers/browser.ts';
+import { ensureViewerBuilt, launchChromium, mapIdle, onMap, screenPoint, screenshot } from './helpers/browser.ts';
 import { createUser, GOOD_PASSWORD } from './helpers/identity.ts';
 import { SimTerminal } from './helpers/jt808-terminal.ts';
 import { eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
@@ -210,6 +210,32 @@ for (const [size, viewport, plate, phoneNo, login] of [
     const marker = await onMap(page, (map) => map.queryRenderedFeatures({ layers: ['playback-car'] }).map((f) => (f.geometry as { coordinates: number[] }).coordinates));
     t.is(marker.length, 1);
     await screenshot(page, `vehicles-desk-${size}-playback`);
+
+    // A click on the track gives the nearest fix and takes the player there.
+    await page.locator('#map').scrollIntoViewIfNeeded();
+    const p1 = await screenPoint(page, fixes[1]!.lon, fixes[1]!.lat);
+    if (size === 'phone') await page.touchscreen.tap(p1.x, p1.y);
+    else await page.mouse.click(p1.x, p1.y);
+    await page.waitForSelector('.fix-popup');
+    t.regex((await page.textContent('.fix-popup'))!, /36 公里\/小时/);
+    t.is(await page.evaluate(() => (window as unknown as { citybase: { desk: { player: { time: number } } } }).citybase.desk.player.time), fixes[1]!.time);
+    // The track as a file, with the person's session.
+    const gpxUrl = await page.getAttribute('#export-gpx', 'href');
+    const gpx = await context.request.get(gpxUrl!);
+    t.is(gpx.status(), 200);
+    t.is([...(await gpx.text()).matchAll(/<trkpt /g)].length, 6);
+
+    // The day's report: this vehicle's mileage and fixes, the 考核 figures.
+    await page.click('#tab-reports');
+    const cityDay = (ms: number) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
+    await page.fill('#rfrom', cityDay(base - 86_400_000));
+    await page.fill('#rto', cityDay(Date.now()));
+    await page.click('#run-report');
+    const reportRow = page.locator(`#report-table tr[data-id="${plate}"]`);
+    await reportRow.waitFor();
+    const cells = await reportRow.locator('td').allTextContents();
+    t.deepEqual(cells.slice(0, 3), [plate, '0.56', '6']);
+    t.regex((await page.textContent('#report-summary'))!, /入网率/);
 
     t.deepEqual(errors, []);
     t.deepEqual(foreign, [], 'the page loads nothing from another host');

@@ -94,6 +94,15 @@ function renderWords(): void {
   $('load').textContent = t.load;
   $('exit-playback').textContent = t.exit;
   $('open-playback').textContent = t.playback;
+  $('tab-reports').textContent = t.reports;
+  $('rfrom-label').textContent = t.reportFrom;
+  $('rto-label').textContent = t.reportTo;
+  $('run-report').textContent = t.load;
+  $('rh-plate').textContent = t.plate;
+  $('rh-km').textContent = t.mileageKm;
+  $('rh-fixes').textContent = t.fixes;
+  $('rh-alarms').textContent = t.alarms;
+  $('speed-chart').setAttribute('aria-label', t.speedChart);
   $('player-title').textContent = `${t.playback} ${selected ? (fleet.get(selected)?.plate ?? selected) : ''}`;
   $('follow').textContent = following ? t.unfollow : t.follow;
   $('play').textContent = player?.playing ? t.pause : t.play;
@@ -457,6 +466,7 @@ async function createMap(): Promise<void> {
     const id = e.features?.[0]?.properties?.id as string | undefined;
     if (id) select(id, false);
   });
+  map.on('click', 'playback-line', (e) => fixAt(e.lngLat));
   map.on('mouseenter', 'vdesk-vehicles', () => (map.getCanvas().style.cursor = 'pointer'));
   map.on('mouseleave', 'vdesk-vehicles', () => (map.getCanvas().style.cursor = ''));
   map.on('dragstart', () => {
@@ -511,8 +521,10 @@ async function loadTrack(): Promise<void> {
   const fixes = r.body.features.find((f) => f.properties?.kind === 'fixes');
   const coords = ((fixes?.geometry as GeoJSON.MultiPoint | undefined)?.coordinates ?? []) as Array<[number, number]>;
   (map.getSource('playback-track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: r.body.features.filter((f) => f.properties?.kind !== 'fixes') });
+  for (const f of ['gpx', 'kml', 'csv']) $(`export-${f}`).hidden = true;
   if (coords.length === 0) {
     player = null;
+    drawChart();
     $('track-stats').textContent = t.noTrack;
     ($('play') as HTMLButtonElement).disabled = true;
     ($('slider') as HTMLInputElement).disabled = true;
@@ -526,6 +538,11 @@ async function loadTrack(): Promise<void> {
   $('track-stats').textContent = `${t.fixes} ${s.fixes} · ${t.distance} ${s.distanceKm.toFixed(2)} ${t.km} · ${t.stops} ${s.stops}`;
   ($('play') as HTMLButtonElement).disabled = false;
   ($('slider') as HTMLInputElement).disabled = false;
+  for (const f of ['gpx', 'kml', 'csv']) {
+    const a = $<HTMLAnchorElement>(`export-${f}`);
+    a.href = api(`api/vehicles/${encodeURIComponent(selected)}/track?${q}&format=${f}`);
+    a.hidden = false;
+  }
   const b = new maplibre.LngLatBounds();
   for (const c of coords) b.extend(c);
   map.fitBounds(b, { padding: 60, maxZoom: 16, duration: 0 });
@@ -542,6 +559,108 @@ function drawPlayer(): void {
   $('clock').textContent = `${new Date(s.time).toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB')} · ${s.speedKmh === null ? '—' : Math.round(s.speedKmh)} ${w().kmh}`;
   $('play').textContent = player.playing ? w().pause : w().play;
   if (following && player.playing) map.setCenter([s.lon, s.lat]);
+  drawChart();
+}
+
+/** The speed under the map: speed against time over the range, a line at the player's clock (a click seeks). */
+function drawChart(): void {
+  const c = $<HTMLCanvasElement>('speed-chart');
+  const width = c.clientWidth;
+  if (c.width !== width * devicePixelRatio) c.width = width * devicePixelRatio;
+  c.height = 70 * devicePixelRatio;
+  const g = c.getContext('2d')!;
+  g.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
+  g.clearRect(0, 0, width, 70);
+  if (!player) return;
+  const { times, speeds } = player.track;
+  const span = Math.max(1, player.end - player.start);
+  const top = Math.max(10, ...speeds.map((v) => v ?? 0));
+  const x = (t: number) => ((t - player!.start) / span) * (width - 2) + 1;
+  const y = (v: number) => 66 - (v / top) * 60;
+  g.strokeStyle = '#2166ac';
+  g.lineWidth = 1.5;
+  g.beginPath();
+  times.forEach((t, i) => (i ? g.lineTo(x(t), y(speeds[i] ?? 0)) : g.moveTo(x(t), y(speeds[i] ?? 0))));
+  g.stroke();
+  g.fillStyle = '#555';
+  g.font = '11px sans-serif';
+  g.fillText(`${Math.round(top)} ${w().kmh}`, 4, 12);
+  g.strokeStyle = '#d7301f';
+  g.beginPath();
+  g.moveTo(x(player.time), 0);
+  g.lineTo(x(player.time), 70);
+  g.stroke();
+}
+
+/** A click on the drawn track: the nearest fix, shown and made the player's time. */
+function fixAt(lngLat: { lng: number; lat: number }): void {
+  if (!player) return;
+  const { coords, times, speeds } = player.track;
+  const k = Math.cos((lngLat.lat * Math.PI) / 180);
+  let best = 0;
+  let bestD = Infinity;
+  coords.forEach(([lon, lat], i) => {
+    const d = ((lon - lngLat.lng) * k) ** 2 + (lat - lngLat.lat) ** 2;
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  });
+  player.playing = false;
+  player.time = times[best]!;
+  drawPlayer();
+  const t = w();
+  new maplibre.Popup({ closeButton: true, className: 'fix-popup' })
+    .setLngLat(coords[best]!)
+    .setText(`${new Date(times[best]!).toLocaleString(lang() === 'zh' ? 'zh-CN' : 'en-GB')} · ${speeds[best] === null ? '—' : Math.round(speeds[best]!)} ${t.kmh}`)
+    .addTo(map);
+}
+
+// ---------------------------------------------------------------- reports
+
+interface ReportBody {
+  days: string[];
+  vehicles: Array<{ id: string; plate: string | null; days: Array<{ fixes: number; mileageKm: number; alarms: Record<string, number> }> }>;
+  summary: { connectionRate: number | null; onlineRate: number | null; dataQualifiedRate: number | null; overspeedPerOnlineVehicle: number | null; fatigueAlarms: number; mileageKm: number };
+}
+
+const cityToday = () => new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10);
+
+async function runReport(): Promise<void> {
+  const t = w();
+  if (!$<HTMLInputElement>('rto').value) $<HTMLInputElement>('rto').value = cityToday();
+  if (!$<HTMLInputElement>('rfrom').value) $<HTMLInputElement>('rfrom').value = $<HTMLInputElement>('rto').value;
+  const q = new URLSearchParams({ from: $<HTMLInputElement>('rfrom').value, to: $<HTMLInputElement>('rto').value });
+  const r = await call<ReportBody>('GET', `api/vehicles/reports/daily?${q}`);
+  const tbody = $('report-table').querySelector('tbody')!;
+  if (r.status !== 200) {
+    $('report-summary').textContent = `${r.status}: ${r.body.message ?? r.body.error}`;
+    tbody.replaceChildren();
+    return;
+  }
+  const pct = (x: number | null) => (x === null ? '—' : `${(x * 100).toFixed(1)}%`);
+  const s = r.body.summary;
+  const facts: Array<[string, string]> = [
+    [t.connectionRate, pct(s.connectionRate)],
+    [t.onlineRate, pct(s.onlineRate)],
+    [t.dataRate, pct(s.dataQualifiedRate)],
+    [t.overspeedPer, s.overspeedPerOnlineVehicle === null ? '—' : String(s.overspeedPerOnlineVehicle)],
+    [t.fatigueAlarms, String(s.fatigueAlarms)],
+    [t.mileageKm, s.mileageKm.toFixed(1)],
+  ];
+  $('report-summary').replaceChildren(...facts.flatMap(([k, v]) => [Object.assign(document.createElement('dt'), { textContent: k }), Object.assign(document.createElement('dd'), { textContent: v })]));
+  tbody.replaceChildren(
+    ...r.body.vehicles.map((v) => {
+      const tr = document.createElement('tr');
+      tr.dataset.id = v.id;
+      const km = v.days.reduce((a, d) => a + d.mileageKm, 0);
+      const fixes = v.days.reduce((a, d) => a + d.fixes, 0);
+      const alarmsN = v.days.reduce((a, d) => a + Object.values(d.alarms).reduce((x, y) => x + y, 0), 0);
+      for (const text of [v.plate ?? v.id, km.toFixed(2), String(fixes), String(alarmsN)]) tr.append(Object.assign(document.createElement('td'), { textContent: text }));
+      return tr;
+    }),
+  );
+  $<HTMLAnchorElement>('report-csv').href = api(`api/vehicles/reports/daily?${q}&format=csv`);
 }
 
 let last = 0;
@@ -573,13 +692,25 @@ function wire(): void {
     await call('DELETE', 'api/session');
     location.assign(api(`login?next=${encodeURIComponent(location.pathname)}`));
   });
-  for (const [tab, panel, other, otherPanel] of [['tab-fleet', 'fleet-panel', 'tab-alarms', 'alarm-panel'], ['tab-alarms', 'alarm-panel', 'tab-fleet', 'fleet-panel']] as const)
+  const tabs = [['tab-fleet', 'fleet-panel'], ['tab-alarms', 'alarm-panel'], ['tab-reports', 'report-panel']] as const;
+  for (const [tab] of tabs)
     $(tab).addEventListener('click', () => {
-      $(panel).hidden = false;
-      $(otherPanel).hidden = true;
-      $(tab).setAttribute('aria-selected', 'true');
-      $(other).setAttribute('aria-selected', 'false');
+      for (const [other, panel] of tabs) {
+        $(panel).hidden = other !== tab;
+        $(other).setAttribute('aria-selected', String(other === tab));
+      }
+      if (tab === 'tab-reports' && !$('report-table').querySelector('tbody')!.children.length) void runReport();
     });
+  $('report-range').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void runReport();
+  });
+  $('speed-chart').addEventListener('click', (e) => {
+    if (!player) return;
+    const c = e.currentTarget as HTMLCanvasElement;
+    player.seek((e as MouseEvent).offsetX / c.clientWidth);
+    drawPlayer();
+  });
   $('filters').addEventListener('submit', (e) => e.preventDefault());
   for (const id of ['q', 'f-type', 'f-group', 'f-status']) $(id).addEventListener('input', () => renderAll());
   $('follow').addEventListener('click', () => {

@@ -59,6 +59,16 @@ const zh = {
   kmh: '公里/小时',
   minutes: '分钟',
   loading: '正在加载…',
+  reports: '报表',
+  reportFrom: '开始日期',
+  reportTo: '结束日期',
+  connectionRate: '入网率',
+  onlineRate: '上线率',
+  dataRate: '数据合格率',
+  overspeedPer: '平均超速次数',
+  fatigueAlarms: '疲劳驾驶报警',
+  mileageKm: '里程(公里)',
+  speedChart: '速度曲线',
 };
 type Words = typeof zh;
 
@@ -120,6 +130,16 @@ const en: Words = {
   kmh: 'km/h',
   minutes: 'min',
   loading: 'Loading…',
+  reports: 'Reports',
+  reportFrom: 'From day',
+  reportTo: 'To day',
+  connectionRate: 'Connection rate',
+  onlineRate: 'Online rate',
+  dataRate: 'Data qualified rate',
+  overspeedPer: 'Overspeeds per vehicle',
+  fatigueAlarms: 'Fatigue alarms',
+  mileageKm: 'Distance (km)',
+  speedChart: 'Speed over time',
 };
 
 export const vehicleTypeNames: Record<string, { zh: string; en: string }> = {
