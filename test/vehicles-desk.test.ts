@@ -195,6 +195,9 @@ for (const [size, viewport, plate, phoneNo, login] of [
     await page.click('#load');
     await page.waitForSelector('#track-stats:has-text("定位点 6")');
     t.regex((await page.textContent('#track-stats'))!, /里程 0\.5\d 公里/);
+    // One trip (no stop: it drove a fix every 10 s), listed under the track.
+    t.deepEqual(await page.locator('#segments li').evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.kind)), ['trip']);
+    t.regex((await page.textContent('#segments li'))!, /^行驶 .* 0\.56 公里$/);
     await mapIdle(page);
     const line = await onMap(page, (map) => map.queryRenderedFeatures({ layers: ['playback-line'] }).length);
     t.true(line > 0, 'the track is drawn');

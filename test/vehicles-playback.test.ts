@@ -87,6 +87,16 @@ test('playback gives every fix in time order, the stop with its arrival and depa
   t.like(res.body.stats, { fixes: track.length, stops: 1, maxSpeedKmh: 20, first: iso(track[0]!.t), last: iso(track.at(-1)!.t) });
   t.true(Math.abs(res.body.stats.distanceKm - expectedKm) < 0.002);
 
+  // Two trips: driving north to the stop, then east from it (each from the fix that left to the one that arrived).
+  t.deepEqual(
+    byKind(res.body, 'trip').map((tr) => [tr.geometry, tr.properties.start, tr.properties.end, tr.properties.first, tr.properties.last, tr.properties.maxSpeedKmh]),
+    [
+      [null, iso(north[0]!.t), iso(north.at(-1)!.t), 0, 29, 20],
+      [null, iso(parked.at(-1)!.t), iso(east.at(-1)!.t), 49, track.length - 1, 20],
+    ],
+  );
+  t.is(res.body.stats.trips, 2);
+
   // With the default radius (100 m) the one fix on each side, ≈55 m away, joins the stop.
   const wide = await get(trackUrl('苏H70001', t0 - 60_000, t0 + 3600_000), keys.jtj);
   t.deepEqual(byKind(wide.body, 'stop').map((s) => [s.properties.arrive, s.properties.leave]), [[iso(north.at(-2)!.t), iso(east[0]!.t)]]);

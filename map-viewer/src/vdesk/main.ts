@@ -503,6 +503,7 @@ function closePlayback(): void {
   (map.getSource('playback-track') as GeoJSONSource).setData(EMPTY);
   (map.getSource('playback-marker') as GeoJSONSource).setData(EMPTY);
   $('track-stats').textContent = '';
+  $('segments').replaceChildren();
   (map.getSource('fleet') as GeoJSONSource).setData(fleetGeoJSON());
 }
 
@@ -520,7 +521,8 @@ async function loadTrack(): Promise<void> {
   }
   const fixes = r.body.features.find((f) => f.properties?.kind === 'fixes');
   const coords = ((fixes?.geometry as GeoJSON.MultiPoint | undefined)?.coordinates ?? []) as Array<[number, number]>;
-  (map.getSource('playback-track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: r.body.features.filter((f) => f.properties?.kind !== 'fixes') });
+  (map.getSource('playback-track') as GeoJSONSource).setData({ type: 'FeatureCollection', features: r.body.features.filter((f) => f.geometry && f.properties?.kind !== 'fixes') });
+  showSegments(r.body.features);
   for (const f of ['gpx', 'kml', 'csv']) $(`export-${f}`).hidden = true;
   if (coords.length === 0) {
     player = null;
@@ -590,6 +592,34 @@ function drawChart(): void {
   g.moveTo(x(player.time), 0);
   g.lineTo(x(player.time), 70);
   g.stroke();
+}
+
+/** Trips and stops of the playback in time order; a click seeks to the beginning of one. */
+function showSegments(features: GeoJSON.Feature[]): void {
+  const t = w();
+  const time = (iso: string) => new Date(iso).toLocaleTimeString(lang() === 'zh' ? 'zh-CN' : 'en-GB', { hour: '2-digit', minute: '2-digit' });
+  const items = features
+    .filter((f) => f.properties?.kind === 'trip' || f.properties?.kind === 'stop')
+    .map((f) => f.properties as { kind: 'trip' | 'stop'; start?: string; end?: string; arrive?: string; leave?: string; durationS: number; distanceKm?: number })
+    .map((p) => ({ ...p, from: (p.start ?? p.arrive)!, to: (p.end ?? p.leave)! }))
+    .sort((a, b) => a.from.localeCompare(b.from));
+  $('segments').replaceChildren(
+    ...items.map((p) => {
+      const li = document.createElement('li');
+      li.dataset.kind = p.kind;
+      li.tabIndex = 0;
+      li.textContent = `${t[p.kind]} ${time(p.from)}–${time(p.to)} · ${Math.round(p.durationS / 60)} ${t.minutes}${p.distanceKm !== undefined ? ` · ${p.distanceKm.toFixed(2)} ${t.km}` : ''}`;
+      const seek = () => {
+        if (!player) return;
+        player.playing = false;
+        player.time = Date.parse(p.from);
+        drawPlayer();
+      };
+      li.addEventListener('click', seek);
+      li.addEventListener('keydown', (e) => e.key === 'Enter' && seek());
+      return li;
+    }),
+  );
 }
 
 /** A click on the drawn track: the nearest fix, shown and made the player's time. */

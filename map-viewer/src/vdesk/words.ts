@@ -69,6 +69,8 @@ const zh = {
   fatigueAlarms: '疲劳驾驶报警',
   mileageKm: '里程(公里)',
   speedChart: '速度曲线',
+  trip: '行驶',
+  stop: '停车',
 };
 type Words = typeof zh;
 
@@ -140,6 +142,8 @@ const en: Words = {
   fatigueAlarms: 'Fatigue alarms',
   mileageKm: 'Distance (km)',
   speedChart: 'Speed over time',
+  trip: 'Trip',
+  stop: 'Stop',
 };
 
 export const vehicleTypeNames: Record<string, { zh: string; en: string }> = {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { badRequest } from '../../errors.ts';
-import { detectStops, lengthM, simplifyIndexes, type Fix } from './track.ts';
+import { detectStops, lengthM, simplifyIndexes, tripsBetween, type Fix } from './track.ts';
 
 /** Limits of one playback request (Traccar has `report.maxPositions` 50,000 and no period limit by default). */
 export const PLAYBACK_MAX_DAYS = 7;
@@ -101,11 +101,12 @@ const round = (x: number) => Math.round(x * 1e7) / 1e7;
 /**
  * A vehicle's playback as GeoJSON: the fixes at full resolution in time order (a MultiPoint with parallel
  * `times`/`speeds`/`courses`, what the player steps through), the line simplified for display, the stops with
- * arrival and departure, and the alarms of the range. Foreign members: `vehicle`, `from`, `to`, `stats`.
+ * arrival and departure, the trips between them (no geometry: indexes into the fixes), and the alarms of the range. Foreign members: `vehicle`, `from`, `to`, `stats`.
  */
 export async function playback(pool: pg.Pool, vehicle: { id: string; plate: string | null; type: string }, q: PlaybackQuery) {
   const [fixes, alarmRes] = await Promise.all([readFixes(pool, vehicle.id, q), pool.query(ALARMS_SQL, [vehicle.id, q.from, q.to])]);
   const stops = detectStops(fixes, { radiusM: q.stopRadiusM, minDurationS: q.stopMinS });
+  const trips = tripsBetween(fixes, stops, 200);
   const kept = simplifyIndexes(fixes, q.toleranceM);
   const features: unknown[] = [];
   features.push({
@@ -134,6 +135,15 @@ export async function playback(pool: pg.Pool, vehicle: { id: string; plate: stri
       properties: { kind: 'stop', arrive: new Date(s.arrive).toISOString(), leave: new Date(s.leave).toISOString(), durationS: Math.round((s.leave - s.arrive) / 1000), fixes: s.last - s.first + 1 },
     }),
   );
+  // Trips carry no geometry of their own: `first`/`last` index the fixes.
+  trips.forEach((tr, n) =>
+    features.push({
+      type: 'Feature',
+      id: `trip-${n + 1}`,
+      geometry: null,
+      properties: { kind: 'trip', start: new Date(tr.start).toISOString(), end: new Date(tr.end).toISOString(), durationS: Math.round((tr.end - tr.start) / 1000), distanceKm: Math.round(tr.distanceM) / 1000, maxSpeedKmh: tr.maxSpeedKmh, first: tr.first, last: tr.last },
+    }),
+  );
   for (const a of alarmRes.rows)
     if (a.lon !== null && a.lat !== null)
       features.push({
@@ -154,6 +164,7 @@ export async function playback(pool: pg.Pool, vehicle: { id: string; plate: stri
       distanceKm: Math.round(lengthM(fixes)) / 1000,
       maxSpeedKmh: maxSpeed,
       stops: stops.length,
+      trips: trips.length,
       stoppedS: Math.round(stops.reduce((s, x) => s + (x.leave - x.arrive), 0) / 1000),
       first: fixes[0] ? new Date(fixes[0].t).toISOString() : null,
       last: fixes.length ? new Date(fixes[fixes.length - 1]!.t).toISOString() : null,

@@ -118,3 +118,36 @@ export function simplifyIndexes(points: ReadonlyArray<{ lon: number; lat: number
   for (let i = 0; i < n; i++) if (keep[i]) out.push(i);
   return out;
 }
+
+export interface Trip {
+  first: number;
+  last: number;
+  start: number;
+  end: number;
+  distanceM: number;
+  maxSpeedKmh: number;
+}
+
+/**
+ * Trips: the runs of fixes between stops (from the start of the range to the first stop, between stops, from the
+ * last stop to the end), each beginning at the fix that left a stop and ending at the one that reached the next;
+ * runs shorter than `minDistanceM` are not trips (Traccar's minimal trip distance, GPS drift while parked).
+ */
+export function tripsBetween(fixes: readonly Fix[], stops: readonly Stop[], minDistanceM: number): Trip[] {
+  const trips: Trip[] = [];
+  const bounds: Array<[number, number]> = [];
+  let from = 0;
+  for (const s of stops) {
+    bounds.push([from, s.first]);
+    from = s.last;
+  }
+  bounds.push([from, fixes.length - 1]);
+  for (const [a, b] of bounds) {
+    if (b <= a) continue;
+    const run = fixes.slice(a, b + 1);
+    const distanceM = lengthM(run);
+    if (distanceM < minDistanceM) continue;
+    trips.push({ first: a, last: b, start: fixes[a]!.t, end: fixes[b]!.t, distanceM, maxSpeedKmh: Math.max(0, ...run.map((f) => f.speedKmh ?? 0)) });
+  }
+  return trips;
+}
