@@ -184,6 +184,14 @@ for (const [size, viewport, plate, phoneNo, login] of [
     await eventually(async () => (await page.locator(`#alarm-list li[data-alarm="${alarmId}"]`).count()) === 0);
     for (const f of fixes.slice(4)) t.is(await term.location(f), 0);
     await eventually(async () => near(await drawn(page, plate), fixes[5]!), 15_000);
+    if (size === 'phone') {
+      // Zoomed out to the city, the two trucks near each other are one cluster of 2.
+      await onMap(page, (map) => map.jumpTo({ zoom: 9 }));
+      await mapIdle(page);
+      const clusters = await onMap(page, (map) => map.queryRenderedFeatures({ layers: ['vdesk-clusters'] }).map((f) => f.properties.point_count as number));
+      t.deepEqual(clusters, [2]);
+      await onMap(page, (map) => map.jumpTo({ zoom: 14 }));
+    }
     await term.logout();
     await page.waitForSelector(`#fleet li[data-id="${plate}"][data-state="offline"]`, { state: 'attached' });
     await tp.platform.vehicles.writer.flush();

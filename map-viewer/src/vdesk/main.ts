@@ -359,13 +359,14 @@ function arrowImage(): ImageData {
 function fleetGeoJSON(): GeoJSON.FeatureCollection {
   const features: GeoJSON.Feature[] = [];
   for (const v of fleet.values()) {
-    if (v.lon === null || v.lat === null) continue;
+    // Filtered out here, not by a layer filter: clusters count only what the list shows.
+    if (v.lon === null || v.lat === null || !matches(v) || (player && v.id === selected)) continue;
     const at = shown.get(v.id) ?? [v.lon, v.lat];
     features.push({
       type: 'Feature',
       id: v.id,
       geometry: { type: 'Point', coordinates: at },
-      properties: { id: v.id, plate: v.plate ?? v.id, type: v.type, status: v.status, state: stateOf(v), course: v.course ?? 0, moving: (v.speedKmh ?? 0) > 1, selected: v.id === selected, visible: matches(v) && !(player && v.id === selected) },
+      properties: { id: v.id, plate: v.plate ?? v.id, type: v.type, status: v.status, state: stateOf(v), course: v.course ?? 0, moving: (v.speedKmh ?? 0) > 1, selected: v.id === selected },
     });
   }
   return { type: 'FeatureCollection', features };
@@ -442,7 +443,16 @@ async function createMap(): Promise<void> {
   map.addImage('vdesk-arrow', arrowImage(), { pixelRatio: 2 });
   map.addSource('playback-track', { type: 'geojson', data: EMPTY });
   map.addSource('playback-marker', { type: 'geojson', data: EMPTY });
-  map.addSource('fleet', { type: 'geojson', data: EMPTY, promoteId: 'id' });
+  // Clustered below zoom 12 (traccar-web clusters to 14); a cluster with an alarm in it is red.
+  map.addSource('fleet', {
+    type: 'geojson',
+    data: EMPTY,
+    promoteId: 'id',
+    cluster: true,
+    clusterMaxZoom: 11,
+    clusterRadius: 50,
+    clusterProperties: { alarms: ['+', ['case', ['==', ['get', 'state'], 'alarm'], 1, 0]] },
+  });
   map.addLayer({ id: 'playback-line', type: 'line', source: 'playback-track', filter: ['==', ['get', 'kind'], 'track'], paint: { 'line-color': '#2166ac', 'line-width': 4, 'line-opacity': 0.85 } });
   map.addLayer({ id: 'playback-stops', type: 'circle', source: 'playback-track', filter: ['==', ['get', 'kind'], 'stop'], paint: { 'circle-radius': 7, 'circle-color': '#fdae61', 'circle-stroke-color': '#1b1b1b', 'circle-stroke-width': 1.5 } });
   map.addLayer({ id: 'playback-alarms', type: 'circle', source: 'playback-track', filter: ['==', ['get', 'kind'], 'alarm'], paint: { 'circle-radius': 6, 'circle-color': COLOURS.alarm, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } });
@@ -452,7 +462,7 @@ async function createMap(): Promise<void> {
     id: 'vdesk-vehicles',
     type: 'circle',
     source: 'fleet',
-    filter: ['get', 'visible'],
+    filter: ['!', ['has', 'point_count']],
     paint: {
       'circle-radius': ['case', ['get', 'selected'], 11, 8],
       'circle-color': ['match', ['get', 'state'], 'alarm', COLOURS.alarm, 'online', COLOURS.online, 'offline', COLOURS.offline, COLOURS.unknown],
@@ -460,8 +470,27 @@ async function createMap(): Promise<void> {
       'circle-stroke-width': ['case', ['get', 'selected'], 3, 1.5],
     },
   });
-  map.addLayer({ id: 'vdesk-headings', type: 'symbol', source: 'fleet', filter: ['all', ['get', 'visible'], ['get', 'moving']], layout: { 'icon-image': 'vdesk-arrow', 'icon-size': 0.45, 'icon-rotate': ['get', 'course'], 'icon-rotation-alignment': 'map', 'icon-allow-overlap': true } });
-  map.addLayer({ id: 'vdesk-plates', type: 'symbol', source: 'fleet', minzoom: 12, filter: ['get', 'visible'], layout: { 'text-field': ['get', 'plate'], 'text-size': 12, 'text-offset': [0, 1.4], 'text-anchor': 'top', 'text-optional': true }, paint: { 'text-color': '#1b1b1b', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 } });
+  map.addLayer({ id: 'vdesk-headings', type: 'symbol', source: 'fleet', filter: ['all', ['!', ['has', 'point_count']], ['get', 'moving']], layout: { 'icon-image': 'vdesk-arrow', 'icon-size': 0.45, 'icon-rotate': ['get', 'course'], 'icon-rotation-alignment': 'map', 'icon-allow-overlap': true } });
+  map.addLayer({ id: 'vdesk-plates', type: 'symbol', source: 'fleet', minzoom: 12, filter: ['!', ['has', 'point_count']], layout: { 'text-field': ['get', 'plate'], 'text-size': 12, 'text-offset': [0, 1.4], 'text-anchor': 'top', 'text-optional': true }, paint: { 'text-color': '#1b1b1b', 'text-halo-color': '#ffffff', 'text-halo-width': 1.5 } });
+  map.addLayer({
+    id: 'vdesk-clusters',
+    type: 'circle',
+    source: 'fleet',
+    filter: ['has', 'point_count'],
+    paint: {
+      'circle-color': ['case', ['>', ['get', 'alarms'], 0], COLOURS.alarm, '#1f5f8b'],
+      'circle-radius': ['step', ['get', 'point_count'], 14, 10, 18, 100, 24],
+      'circle-stroke-color': '#ffffff',
+      'circle-stroke-width': 2,
+    },
+  });
+  map.addLayer({ id: 'vdesk-cluster-count', type: 'symbol', source: 'fleet', filter: ['has', 'point_count'], layout: { 'text-field': ['get', 'point_count_abbreviated'], 'text-size': 12, 'text-allow-overlap': true }, paint: { 'text-color': '#ffffff' } });
+  map.on('click', 'vdesk-clusters', async (e) => {
+    const f = e.features?.[0];
+    if (!f) return;
+    const zoom = await (map.getSource('fleet') as GeoJSONSource).getClusterExpansionZoom(f.properties.cluster_id as number);
+    map.easeTo({ center: (f.geometry as GeoJSON.Point).coordinates as [number, number], zoom });
+  });
   map.on('click', 'vdesk-vehicles', (e) => {
     const id = e.features?.[0]?.properties?.id as string | undefined;
     if (id) select(id, false);
