@@ -8,7 +8,9 @@ import { readJsonBody } from '../features/body.ts';
 import { createFence, deleteFence, parseFence } from '../vehicles/alarms/fence-store.ts';
 import { transition, type AlarmAction } from '../vehicles/alarms/lifecycle.ts';
 import { parseRuleChange, saveRule } from '../vehicles/alarms/rules.ts';
-import { vehicleTypes } from '../vehicles/fleet.ts';
+import { addVehicle, FleetError, vehicleTypes, type VehicleType } from '../vehicles/fleet.ts';
+import { importVehicleCsv } from '../vehicles/fleet-csv.ts';
+import { withinScopes } from '../access/access.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
 import { parseTile } from '../tiles/coords.ts';
 import { makeTile, encoded, etagFor, negotiate, notModified } from '../tiles/encode.ts';
@@ -68,6 +70,7 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
 
   fenceAndAlarmRoutes(router, deps);
   reportRoutes(router, deps);
+  registrationRoutes(router, deps);
 
   router.get('/api/vehicles', (ctx) => {
     ctx.state.route = 'vehicles';
@@ -106,6 +109,77 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
     ctx.type = exportFormats[f];
     ctx.set('Content-Disposition', `attachment; filename="track.${f}"; filename*=UTF-8''${encodeURIComponent(file)}`);
     ctx.body = exportTrack(f, vehicle, fixes);
+  });
+}
+
+/**
+ * Registration from the desk (vehicle:manage): one vehicle and its terminal, or a CSV of them (loaded whole or
+ * not at all), always into the manager's department and, for a manager limited to districts, within them.
+ * Audited in the same transaction.
+ */
+function registrationRoutes(router: Router<AppState>, deps: VehicleRouteDeps): void {
+  const inScope = (p: Principal, district: string | null, where = '') => {
+    if (!withinScopes(p, district)) throw new HttpError(403, 'forbidden', `${where}${district ? `district ${district} is` : 'a vehicle without a district is'} outside your scope`);
+  };
+
+  router.post('/api/vehicles', async (ctx) => {
+    ctx.state.route = 'vehicles';
+    requireManage(ctx);
+    const p = ctx.state.principal;
+    const b = (await readJsonBody(ctx, 16 * 1024)) as Record<string, unknown>;
+    const str = (k: string) => (b[k] === undefined || b[k] === null ? null : String(b[k]));
+    inScope(p, str('district'));
+    const client = await deps.pool.connect();
+    let vehicle;
+    try {
+      await client.query('BEGIN');
+      vehicle = await addVehicle(client, {
+        plate: str('plate') ?? '',
+        color: typeof b.color === 'number' ? b.color : Number(str('color') ?? NaN),
+        phone: str('phone') ?? '',
+        type: (str('type') ?? 'other') as VehicleType,
+        department: p.department!,
+        company: str('company'),
+        district: str('district'),
+        group: str('group'),
+      });
+      await audit(client, actorOf(p, ctx.ip), { action: 'vehicle.register', outcome: 'success', target: `vehicle:${vehicle.id}`, details: { phone: vehicle.phone, type: vehicle.type, district: vehicle.district ?? null } });
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      if (err instanceof FleetError) throw badRequest('invalid_vehicle', err.message);
+      throw err;
+    } finally {
+      client.release();
+    }
+    await deps.vehicles.refreshFleet();
+    ctx.status = 201;
+    ctx.body = { vehicle };
+  });
+
+  router.post('/api/vehicles/import', async (ctx) => {
+    ctx.state.route = 'vehicles';
+    requireManage(ctx);
+    const p = ctx.state.principal;
+    const b = (await readJsonBody(ctx, 2 * 1024 * 1024)) as { csv?: unknown };
+    if (typeof b.csv !== 'string') throw badRequest('invalid_vehicle', 'send { "csv": "<the CSV text>" }');
+    const client = await deps.pool.connect();
+    let loaded;
+    try {
+      loaded = await importVehicleCsv(client, b.csv, {
+        department: p.department!,
+        onlyDepartment: p.department!,
+        check: (v, line) => inScope(p, v.district, `line ${line}: `),
+        beforeCommit: (vs) => audit(client, actorOf(p, ctx.ip), { action: 'vehicle.import', outcome: 'success', target: `department:${p.department}`, details: { vehicles: vs.map((v) => v.id) } }),
+      });
+    } catch (err) {
+      if (err instanceof FleetError) throw badRequest('invalid_vehicle', err.message);
+      throw err;
+    } finally {
+      client.release();
+    }
+    await deps.vehicles.refreshFleet();
+    ctx.body = { imported: loaded.length, vehicles: loaded };
   });
 }
 

@@ -30,7 +30,7 @@ const aliases: Record<string, string> = {
 export async function importVehicleCsv(
   client: pg.ClientBase,
   text: string,
-  opts: { department?: string; onlyDepartment?: string } = {},
+  opts: { department?: string; onlyDepartment?: string; /** Also checked per row (e.g. the district within a scope). */ check?: (v: { district: string | null }, line: number) => void; /** In the transaction, before it commits (the audit record). */ beforeCommit?: (loaded: VehicleInfo[]) => Promise<void> } = {},
 ): Promise<VehicleInfo[]> {
   let records: Record<string, string>[];
   try {
@@ -56,6 +56,7 @@ export async function importVehicleCsv(
       const type = (r.type || 'other') as VehicleType;
       if (!(vehicleTypes as readonly string[]).includes(type)) throw new FleetError(`line ${line}: type "${type}" is not one of ${vehicleTypes.join(', ')}`);
       if (!/^\d{1,3}$/.test(r.color ?? '')) throw new FleetError(`line ${line}: plate colour "${r.color}" is not a JT/T 415 code`);
+      opts.check?.({ district: r.district || null }, line);
       try {
         out.push(await addVehicle(client, { plate: r.plate ?? '', color: Number(r.color), phone: r.phone ?? '', type, department, company: r.company || null, district: r.district || null, group: r.group || null }));
       } catch (err) {
@@ -63,6 +64,7 @@ export async function importVehicleCsv(
         throw err;
       }
     }
+    await opts.beforeCommit?.(out);
     await client.query('COMMIT');
   } catch (err) {
     await client.query('ROLLBACK');
