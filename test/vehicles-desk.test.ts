@@ -129,6 +129,7 @@ for (const [size, viewport, plate, phoneNo, login] of [
     await page.waitForSelector(`#fleet li[data-id="${plate}"]`);
     t.is(await page.locator('#fleet li[data-id="苏H89999"]').count(), 0);
     t.is(await page.locator('#fleet li').count(), 3);
+    t.true(await page.locator('#register').isHidden(), 'an operator registers nothing');
 
     // Filters: by type and by group.
     await page.selectOption('#f-type', 'dangerous_goods');
@@ -253,3 +254,34 @@ for (const [size, viewport, plate, phoneNo, login] of [
     await context.close();
   });
 }
+
+test.serial('a vehicle admin registers a vehicle and imports a CSV from the desk; they join the fleet list', async (t) => {
+  const { context, page, errors } = await signInToDesk('vdesk.admin', ['vehicle_admin'], desktop);
+  await mapIdle(page);
+  await page.click('#register summary');
+  await page.fill('#r-plate', '苏H80010');
+  await page.fill('#r-phone', '13980000010');
+  await page.selectOption('#r-type', 'dangerous_goods');
+  await page.fill('#r-district', '320812');
+  await page.fill('#r-group', '危化品');
+  await page.click('#r-submit');
+  await page.waitForSelector('#register-status:has-text("已登记: 苏H80010")');
+  await page.waitForSelector('#fleet li[data-id="苏H80010"]');
+  // A bad CSV names its line and loads nothing; a good one loads.
+  await page.setInputFiles('#r-csv', { name: 'bad.csv', mimeType: 'text/csv', buffer: Buffer.from('车牌号,车牌颜色,终端手机号\n苏H80011,2,13980000011\n苏H80012,2,abc\n') });
+  await page.waitForSelector('#register-status:has-text("line 3")');
+  t.is((await tp.sql.query(`SELECT count(*)::int AS n FROM vehicles.vehicles WHERE id = '苏H80011'`)).rows[0].n, 0);
+  await page.setInputFiles('#r-csv', { name: 'fleet.csv', mimeType: 'text/csv', buffer: Buffer.from('车牌号,车牌颜色,终端手机号,车辆类型,分组\n苏H80011,2,13980000011,bus,5路\n苏H80012,2,13980000012,bus,5路\n') });
+  await page.waitForSelector('#register-status:has-text("已导入: 2")');
+  await page.waitForSelector('#fleet li[data-id="苏H80012"]');
+  await page.selectOption('#f-group', '5路');
+  await eventually(async () => (await page.locator('#fleet li').count()) === 2);
+  const audited = (await tp.sql.query(`SELECT action, actor FROM citybase.audit_log WHERE action IN ('vehicle.register', 'vehicle.import') ORDER BY id`)).rows;
+  t.deepEqual(audited, [
+    { action: 'vehicle.register', actor: 'vdesk.admin' },
+    { action: 'vehicle.import', actor: 'vdesk.admin' },
+  ]);
+  await screenshot(page, 'vehicles-desk-register');
+  t.deepEqual(errors, []);
+  await context.close();
+});

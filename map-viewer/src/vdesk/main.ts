@@ -103,6 +103,11 @@ function renderWords(): void {
   $('rh-fixes').textContent = t.fixes;
   $('rh-alarms').textContent = t.alarms;
   $('speed-chart').setAttribute('aria-label', t.speedChart);
+  $('register-title').textContent = t.register;
+  $('r-submit').textContent = t.registerButton;
+  for (const el of document.querySelectorAll<HTMLElement>('#register [data-w]')) el.textContent = t[el.dataset.w as keyof typeof t];
+  fillSelect('r-type', '', Object.keys(vehicleTypeNames).map((k) => [k, named(vehicleTypeNames, k)]));
+  ($('r-type') as HTMLSelectElement).options[0]?.remove();
   $('player-title').textContent = `${t.playback} ${selected ? (fleet.get(selected)?.plate ?? selected) : ''}`;
   $('follow').textContent = following ? t.unfollow : t.follow;
   $('play').textContent = player?.playing ? t.pause : t.play;
@@ -311,7 +316,10 @@ function connect(): void {
       renderGroups();
       if (first) fitFleet();
     }
+    const known = new Set([...$<HTMLSelectElement>('f-group').options].map((o) => o.value));
     for (const v of m.type === 'changes' ? m.vehicles : []) fleet.set(v.id, v);
+    // A group the list has not had (a vehicle just registered): the filter offers it.
+    if (m.type === 'changes' && m.vehicles.some((v) => v.group && !known.has(v.group))) renderGroups();
     let fresh = false;
     for (const e of m.events ?? [])
       if (e.kind === 'alarm' && e.alarm) {
@@ -675,6 +683,22 @@ function fixAt(lngLat: { lng: number; lat: number }): void {
     .addTo(map);
 }
 
+// ---------------------------------------------------------------- registration (vehicle:manage)
+
+async function registerVehicle(): Promise<void> {
+  const v = (id: string) => $<HTMLInputElement>(id).value.trim();
+  const body = { plate: v('r-plate'), color: Number(v('r-color')), phone: v('r-phone'), type: v('r-type'), company: v('r-company') || null, district: v('r-district') || null, group: v('r-group') || null };
+  const r = await call<{ vehicle: { id: string } }>('POST', 'api/vehicles', body);
+  $('register-status').textContent = r.status === 201 ? `${w().registered}: ${r.body.vehicle.id}` : `${r.status}: ${r.body.message ?? r.body.error}`;
+  if (r.status === 201) ($('register-form') as HTMLFormElement).reset();
+}
+
+async function importCsv(file: File): Promise<void> {
+  const r = await call<{ imported: number }>('POST', 'api/vehicles/import', { csv: await file.text() });
+  $('register-status').textContent = r.status === 200 ? `${w().imported}: ${r.body.imported}` : `${r.status}: ${r.body.message ?? r.body.error}`;
+  $<HTMLInputElement>('r-csv').value = '';
+}
+
 // ---------------------------------------------------------------- reports
 
 interface ReportBody {
@@ -760,6 +784,14 @@ function wire(): void {
       }
       if (tab === 'tab-reports' && !$('report-table').querySelector('tbody')!.children.length) void runReport();
     });
+  $('register-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    void registerVehicle();
+  });
+  $('r-csv').addEventListener('change', () => {
+    const file = $<HTMLInputElement>('r-csv').files?.[0];
+    if (file) void importCsv(file);
+  });
   $('report-range').addEventListener('submit', (e) => {
     e.preventDefault();
     void runReport();
@@ -800,6 +832,7 @@ async function start(): Promise<void> {
   if (!session.rights.includes('vehicle:watch')) return gate('noRight');
   csrf = session.csrfToken ?? '';
   wire();
+  if (session.rights.includes('vehicle:manage')) $('register').hidden = false;
   $('who').textContent = session.login ?? '';
   $('signout').hidden = false;
   $('desk').hidden = false;
