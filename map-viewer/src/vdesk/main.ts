@@ -70,9 +70,11 @@ let map: MapLibreMap;
 let player: Player | null = null;
 
 /** A vehicle's state on the desk: an open alarm wins over its connection status. */
+let alarmed: Set<string> | null = null;
 function stateOf(v: Vehicle): keyof typeof COLOURS {
-  for (const a of alarms.values()) if (a.vehicle_id === v.id && a.state !== 'closed') return 'alarm';
-  return v.status;
+  // The vehicles with an open alarm, worked out once per change of the alarms (not per vehicle and render).
+  alarmed ??= new Set([...alarms.values()].filter((a) => a.state !== 'closed').map((a) => a.vehicle_id));
+  return alarmed.has(v.id) ? 'alarm' : v.status;
 }
 
 // ---------------------------------------------------------------- words
@@ -177,7 +179,10 @@ function renderList(): void {
     li.addEventListener('keydown', (e) => e.key === 'Enter' && select(v.id, true));
     return li;
   });
+  // The list is redrawn as the fleet moves: keyboard focus stays on the vehicle it was on.
+  const focused = (document.activeElement as HTMLElement | null)?.closest<HTMLElement>('#fleet li')?.dataset.id;
   $('fleet').replaceChildren(...(items.length ? items : [Object.assign(document.createElement('li'), { className: 'empty', textContent: t.noVehicles })]));
+  if (focused) items.find((li) => li.dataset.id === focused)?.focus();
 }
 
 function renderCounts(): void {
@@ -258,6 +263,7 @@ function alarmItem(a: Alarm): HTMLLIElement {
 }
 
 function renderAlarms(): void {
+  alarmed = null;
   const open = [...alarms.values()].filter((a) => a.state !== 'closed').sort((a, b) => b.last_at.localeCompare(a.last_at) || b.id - a.id);
   $('alarm-list').replaceChildren(...(open.length ? open.map(alarmItem) : [Object.assign(document.createElement('li'), { className: 'empty', textContent: w().noAlarms })]));
   renderAll();
@@ -335,7 +341,17 @@ function connect(): void {
     }
     renderAll();
   });
-  ws.addEventListener('close', () => {
+  let opened = false;
+  ws.addEventListener('open', () => (opened = true));
+  ws.addEventListener('close', async () => {
+    // Refused at once: the session may have ended (expired, signed out elsewhere) — then sign in again.
+    if (!opened) {
+      const r = await call<Session>('GET', 'api/session').catch(() => null);
+      if (r?.status === 200 && !r.body.authenticated) {
+        $('desk').hidden = true;
+        return gate('signIn');
+      }
+    }
     $('conn').textContent = w().reconnecting;
     $('conn').className = 'down';
     setTimeout(connect, retry);
