@@ -62,6 +62,26 @@ GROUP BY 1, 2, 3`;
 // 入网: a terminal has registered on the platform (it holds an auth code).
 const CONNECTED_SQL = `SELECT vehicle_id AS "vehicleId" FROM vehicles.terminals WHERE registered_at IS NOT NULL AND vehicle_id = ANY ($1)`;
 
+/**
+ * Run a query with JIT off: PostGIS's distance functions carry a high planner cost, so the legs' query looks
+ * expensive enough to be JIT-compiled, which costs more than the query itself (measured by bench:vehicles).
+ */
+async function withoutJit<T>(pool: pg.Pool, f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN READ ONLY');
+    await c.query('SET LOCAL jit = off');
+    const out = await f(c);
+    await c.query('COMMIT');
+    return out;
+  } catch (err) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    c.release();
+  }
+}
+
 export interface ReportVehicle {
   id: string;
   plate: string | null;
@@ -85,7 +105,7 @@ export async function dailyReport(pool: pg.Pool, vehicles: ReportVehicle[], rang
   const ids = vehicles.map((v) => v.id);
   const args = [range.start, range.end, ids];
   const [days, rejected, alarms, connected] = await Promise.all([
-    pool.query<{ vehicleId: string; date: string; fixes: number; mileageKm: number; maxSpeedKmh: number }>(DAYS_SQL, args),
+    withoutJit(pool, (c) => c.query<{ vehicleId: string; date: string; fixes: number; mileageKm: number; maxSpeedKmh: number }>(DAYS_SQL, args)),
     pool.query<{ vehicleId: string; date: string; n: number }>(REJECTED_SQL, args),
     pool.query<{ vehicleId: string; date: string; type: string; n: number }>(ALARMS_SQL, args),
     pool.query<{ vehicleId: string }>(CONNECTED_SQL, [ids]),
