@@ -282,6 +282,13 @@ test.serial('a vehicle admin registers a vehicle and imports a CSV from the desk
     { action: 'vehicle.import', actor: 'vdesk.admin' },
   ]);
   await screenshot(page, 'vehicles-desk-register');
+  // In English on a click (remembered by the browser).
+  await page.click('#lang');
+  t.is(await page.textContent('#title'), 'Key vehicle monitoring');
+  t.is(await page.textContent('#tab-fleet'), 'Vehicles');
+  t.is(await page.textContent('#register-title'), 'Register a vehicle');
+  t.regex((await page.textContent('#fleet li[data-id="苏H80011"]'))!, /Bus · 5路/);
+  t.is(await page.evaluate(() => document.documentElement.lang), 'en');
   t.deepEqual(errors, []);
   await context.close();
 });
