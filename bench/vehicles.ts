@@ -2,7 +2,8 @@
 //  1. sustained fixes/s from simulated terminals through the gateway into vehicles.positions, vs a plain COPY of
 //     the same number of rows into the same partitioned table (goal ≥ 0.5×);
 //  2. fix-to-desk latency p50/p99 with BENCH_TERMINALS (5,000) terminals reporting every 10 s (goal p99 < 1 s);
-//  3. BENCH_IDLE (10,000) idle connections held: the gateway process's RSS before and after.
+//  3. BENCH_IDLE (10,000) idle connections held: the gateway process's RSS before and after;
+//  4. the month report for 1,000 vehicles (bench/vehicle-reports.ts).
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -16,6 +17,7 @@ import { startEmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { MSG, encodeLocation } from '../tile-server/src/vehicles/jt808/messages.ts';
 import { SimTerminal } from '../test/helpers/jt808-terminal.ts';
 import { cleanups, median, runBenchmark } from './setup.ts';
+import { benchMonthReport } from './vehicle-reports.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const TERMINALS = Number(process.env.BENCH_TERMINALS ?? 5000);
@@ -188,5 +190,5 @@ runBenchmark('bench:vehicles', async () => {
       `(${(((held.rss - quiet.rss) / Math.max(1, held.sessions - quiet.sessions)) / 1024).toFixed(1)} KiB per connection)`,
   );
   for (const s of idle) s.destroy();
-  console.log('month report for 1,000 vehicles: not measured (reports are not built yet)');
+  await benchMonthReport(url);
 });

@@ -88,6 +88,7 @@ export default defineConfig({
         admin: path.join(here, 'admin.html'),
         m: path.join(here, 'm/index.html'),
         cases: path.join(here, 'cases/index.html'),
+        vehicles: path.join(here, 'vehicles/index.html'),
         [WORKER_ENTRY]: path.join(here, 'src/map/worker.ts'),
       },
       // The worker entry is loaded by URL, not imported: keep its side effects (it registers itself).

@@ -50,6 +50,15 @@ export function hasRight(principal: Principal, right: Right): boolean {
   return principal.rights.includes(right);
 }
 
+/**
+ * Is a thing registered in this 行政区划 (code, or null for city-level things) within the principal's scopes?
+ * Unlimited principals see all; a limited one sees codes under one of its scopes (prefix) and nothing city-level.
+ */
+export function withinScopes(principal: Principal, code: string | null): boolean {
+  if (principal.scopes === null) return true;
+  return code !== null && principal.scopes.some((s) => code.startsWith(s));
+}
+
 /** Throw 401 (nobody signed in) or 403 (signed in, not allowed) unless the principal holds the right. */
 export function requireRight(principal: Principal, right: Right): void {
   if (hasRight(principal, right)) return;

@@ -11,7 +11,7 @@ import { addVehicle, listVehicles, vehicleTypes, type VehicleType } from '../veh
 import { importVehicleCsv } from '../vehicles/fleet-csv.ts';
 
 const usage = `usage:
-  npm run vehicle -- add --plate 苏H12345 --color 2 --phone 013912345678 --type muck_truck --department jtj [--company <name>]
+  npm run vehicle -- add --plate 苏H12345 --color 2 --phone 013912345678 --type muck_truck --department jtj [--company <name>] [--district 320812] [--group <车队>]
   npm run vehicle -- list [--department jtj]
   npm run vehicle -- import vehicles.csv [--department jtj]   (columns plate,color,phone[,type,department,company])
 --type is one of ${vehicleTypes.join(', ')}; --color is the JT/T 415 plate colour (1 blue, 2 yellow, 5 green, …).`;
@@ -33,6 +33,8 @@ async function main(): Promise<number> {
         type: { type: 'string' },
         department: { type: 'string' },
         company: { type: 'string' },
+        district: { type: 'string' },
+        group: { type: 'string' },
       },
     });
   } catch (err) {
@@ -66,6 +68,8 @@ async function main(): Promise<number> {
           type: (values.type ?? 'other') as VehicleType,
           department: values.department!,
           company: values.company ?? null,
+          district: values.district ?? null,
+          group: values.group ?? null,
         });
         console.log(`vehicle ${v.id} (colour ${v.plateColor}, ${v.type}, ${v.department}) with terminal ${v.phone}`);
         return 0;

@@ -1,4 +1,4 @@
-import { actorOf } from '../auth/audit.ts';
+import { actorOf, audit } from '../auth/audit.ts';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type pg from 'pg';
@@ -7,12 +7,18 @@ import { requireRight, type Principal } from '../access/access.ts';
 import { readJsonBody } from '../features/body.ts';
 import { createFence, deleteFence, parseFence } from '../vehicles/alarms/fence-store.ts';
 import { transition, type AlarmAction } from '../vehicles/alarms/lifecycle.ts';
+import { parseRuleChange, saveRule } from '../vehicles/alarms/rules.ts';
+import { addVehicle, FleetError, vehicleTypes, type VehicleType } from '../vehicles/fleet.ts';
+import { importVehicleCsv } from '../vehicles/fleet-csv.ts';
+import { withinScopes } from '../access/access.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
 import { parseTile } from '../tiles/coords.ts';
 import { makeTile, encoded, etagFor, negotiate, notModified } from '../tiles/encode.ts';
 import { canWatch, visibleTo } from '../vehicles/live/access.ts';
 import { LIVE_LAYER } from '../vehicles/live/tiles.ts';
 import type { VehicleService } from '../vehicles/service.ts';
+import { exportFormats, exportTrack, parsePlaybackQuery, playback, readFixes, type ExportFormat } from '../vehicles/playback/playback.ts';
+import { dailyReport, parseReportRange, reportCsv } from '../vehicles/reports/daily.ts';
 import { baseUrl, keySuffix } from './tilejson.ts';
 
 export interface VehicleRouteDeps {
@@ -35,7 +41,7 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
     const coord = parseTile(ctx.params.z!, ctx.params.x!, m[1]!);
     const principal = ctx.state.principal;
     if (!canWatch(principal)) throw unknownLayer();
-    const raw = deps.vehicles.tiles.tile(principal.department!, coord.z, coord.x, coord.y);
+    const raw = deps.vehicles.tiles.tile(principal, coord.z, coord.x, coord.y);
     await sendLiveTile(ctx, raw);
   });
 
@@ -63,6 +69,8 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
   });
 
   fenceAndAlarmRoutes(router, deps);
+  reportRoutes(router, deps);
+  registrationRoutes(router, deps);
 
   router.get('/api/vehicles', (ctx) => {
     ctx.state.route = 'vehicles';
@@ -72,6 +80,137 @@ export function vehicleRoutes(router: Router<AppState>, deps: VehicleRouteDeps):
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { vehicles: [...deps.vehicles.live.all()].filter(sees).sort((a, b) => a.id.localeCompare(b.id)) };
   });
+
+  // Playback: one vehicle's fixes over a range, its stops, the simplified line and its alarms (GeoJSON).
+  router.get('/api/vehicles/:id/track', async (ctx) => {
+    ctx.state.route = 'vehicle_track';
+    requireWatch(ctx);
+    const vehicle = watchedVehicle(ctx, deps, ctx.params.id!);
+    const format = ctx.query.format ?? 'geojson';
+    if (format !== 'geojson' && !Object.hasOwn(exportFormats, String(format)))
+      throw badRequest('invalid_parameter', `format is geojson, ${Object.keys(exportFormats).join(', ')}`);
+    const q = parsePlaybackQuery(ctx.query);
+    ctx.set('Cache-Control', 'no-store');
+    if (format === 'geojson') {
+      ctx.type = 'application/geo+json';
+      ctx.body = await playback(deps.pool, vehicle, q);
+      return;
+    }
+    const f = format as ExportFormat;
+    // Exports of a track (GPX, KML, CSV) are downloads of data: audited as the layer downloads are.
+    const fixes = await readFixes(deps.pool, vehicle.id, q);
+    const client = await deps.pool.connect();
+    try {
+      await audit(client, actorOf(ctx.state.principal, ctx.ip), { action: 'data.export', outcome: 'success', target: `vehicle:${vehicle.id}`, details: { format: f, from: q.from.toISOString(), to: q.to.toISOString(), fixes: fixes.length } });
+    } finally {
+      client.release();
+    }
+    const file = `${vehicle.plate ?? vehicle.id}-${q.from.toISOString().slice(0, 10)}.${f}`;
+    ctx.type = exportFormats[f];
+    ctx.set('Content-Disposition', `attachment; filename="track.${f}"; filename*=UTF-8''${encodeURIComponent(file)}`);
+    ctx.body = exportTrack(f, vehicle, fixes);
+  });
+}
+
+/**
+ * Registration from the desk (vehicle:manage): one vehicle and its terminal, or a CSV of them (loaded whole or
+ * not at all), always into the manager's department and, for a manager limited to districts, within them.
+ * Audited in the same transaction.
+ */
+function registrationRoutes(router: Router<AppState>, deps: VehicleRouteDeps): void {
+  const inScope = (p: Principal, district: string | null, where = '') => {
+    if (!withinScopes(p, district)) throw new HttpError(403, 'forbidden', `${where}${district ? `district ${district} is` : 'a vehicle without a district is'} outside your scope`);
+  };
+
+  router.post('/api/vehicles', async (ctx) => {
+    ctx.state.route = 'vehicles';
+    requireManage(ctx);
+    const p = ctx.state.principal;
+    const b = (await readJsonBody(ctx, 16 * 1024)) as Record<string, unknown>;
+    const str = (k: string) => (b[k] === undefined || b[k] === null ? null : String(b[k]));
+    inScope(p, str('district'));
+    const client = await deps.pool.connect();
+    let vehicle;
+    try {
+      await client.query('BEGIN');
+      vehicle = await addVehicle(client, {
+        plate: str('plate') ?? '',
+        color: typeof b.color === 'number' ? b.color : Number(str('color') ?? NaN),
+        phone: str('phone') ?? '',
+        type: (str('type') ?? 'other') as VehicleType,
+        department: p.department!,
+        company: str('company'),
+        district: str('district'),
+        group: str('group'),
+      });
+      await audit(client, actorOf(p, ctx.ip), { action: 'vehicle.register', outcome: 'success', target: `vehicle:${vehicle.id}`, details: { phone: vehicle.phone, type: vehicle.type, district: vehicle.district ?? null } });
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      if (err instanceof FleetError) throw badRequest('invalid_vehicle', err.message);
+      throw err;
+    } finally {
+      client.release();
+    }
+    await deps.vehicles.refreshFleet();
+    ctx.status = 201;
+    ctx.body = { vehicle };
+  });
+
+  router.post('/api/vehicles/import', async (ctx) => {
+    ctx.state.route = 'vehicles';
+    requireManage(ctx);
+    const p = ctx.state.principal;
+    const b = (await readJsonBody(ctx, 2 * 1024 * 1024)) as { csv?: unknown };
+    if (typeof b.csv !== 'string') throw badRequest('invalid_vehicle', 'send { "csv": "<the CSV text>" }');
+    const client = await deps.pool.connect();
+    let loaded;
+    try {
+      loaded = await importVehicleCsv(client, b.csv, {
+        department: p.department!,
+        onlyDepartment: p.department!,
+        check: (v, line) => inScope(p, v.district, `line ${line}: `),
+        beforeCommit: (vs) => audit(client, actorOf(p, ctx.ip), { action: 'vehicle.import', outcome: 'success', target: `department:${p.department}`, details: { vehicles: vs.map((v) => v.id) } }),
+      });
+    } catch (err) {
+      if (err instanceof FleetError) throw badRequest('invalid_vehicle', err.message);
+      throw err;
+    } finally {
+      client.release();
+    }
+    await deps.vehicles.refreshFleet();
+    ctx.body = { imported: loaded.length, vehicles: loaded };
+  });
+}
+
+/** 日报 and 考核 figures over city days, for the vehicles the principal watches (JSON, or CSV with format=csv). */
+function reportRoutes(router: Router<AppState>, deps: VehicleRouteDeps): void {
+  router.get('/api/vehicles/reports/daily', async (ctx) => {
+    ctx.state.route = 'vehicle_reports';
+    requireWatch(ctx);
+    const format = ctx.query.format ?? 'json';
+    if (format !== 'json' && format !== 'csv') throw badRequest('invalid_parameter', 'format is json or csv');
+    const range = parseReportRange(ctx.query);
+    const sees = visibleTo(ctx.state.principal);
+    const vehicles = [...deps.vehicles.live.all()]
+      .filter(sees)
+      .sort((a, b) => a.id.localeCompare(b.id))
+      .map((v) => ({ id: v.id, plate: v.plate, type: v.type, group: v.group, company: v.company }));
+    const report = await dailyReport(deps.pool, vehicles, range);
+    ctx.set('Cache-Control', 'no-store');
+    if (format === 'csv') {
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.set('Content-Disposition', `attachment; filename="vehicles-${range.from}-${range.to}.csv"`);
+      ctx.body = reportCsv(report);
+    } else ctx.body = report;
+  });
+}
+
+/** A vehicle the principal may watch (department and scope), else 404 as for one that does not exist. */
+function watchedVehicle(ctx: Context & { state: AppState }, deps: VehicleRouteDeps, id: string) {
+  const v = deps.vehicles.live.get(id);
+  if (!v || !visibleTo(ctx.state.principal)(v)) throw notFound('unknown_vehicle', `no vehicle "${id.slice(0, 64)}"`);
+  return v;
 }
 
 /** Fences (a layer of GeoJSON, drawn on the desk's map) and alarms with their lifecycle. */
@@ -116,12 +255,35 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
     if (state !== 'open' && state !== 'all') throw badRequest('invalid_parameter', 'state is open or all');
     const limit = ctx.query.limit === undefined ? 200 : wholeNumber(String(ctx.query.limit), 'limit');
     if (limit < 1 || limit > 5000) throw badRequest('invalid_parameter', 'limit is 1–5000');
+    // Within the principal's scopes: alarms of vehicles registered in its districts (live/access.ts's rule).
     const { rows } = await deps.pool.query(
-      `SELECT * FROM vehicles.alarms WHERE department_id = $1 AND ($2 = 'all' OR state <> 'closed') ORDER BY last_at DESC, id DESC LIMIT $3`,
-      [ctx.state.principal.department, state, limit],
+      `SELECT a.*, v.plate, v.vehicle_type, v.fleet_group FROM vehicles.alarms a JOIN vehicles.vehicles v ON v.id = a.vehicle_id
+       WHERE a.department_id = $1 AND ($2 = 'all' OR a.state <> 'closed')
+         AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($4::text[]) s WHERE v.district_code LIKE s || '%'))
+       ORDER BY a.last_at DESC, a.id DESC LIMIT $3`,
+      [ctx.state.principal.department, state, limit, ctx.state.principal.scopes],
     );
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { alarms: rows };
+  });
+
+  // Alarm rules that are data (疲劳驾驶, 违规停车): the department's effective parameters per vehicle type.
+  router.get('/api/vehicles/rules', (ctx) => {
+    ctx.state.route = 'vehicle_rules';
+    requireWatch(ctx);
+    const book = deps.vehicles.alarms.rules;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { rules: Object.fromEntries(vehicleTypes.map((type) => [type, book.for(ctx.state.principal.department!, type)])) };
+  });
+
+  router.put('/api/vehicles/rules/:rule', async (ctx) => {
+    ctx.state.route = 'vehicle_rules';
+    requireManage(ctx);
+    const change = parseRuleChange(ctx.params.rule!, await readJsonBody(ctx, 16 * 1024));
+    await saveRule(deps.pool, ctx.state.principal.department!, change, actorOf(ctx.state.principal, ctx.ip));
+    await deps.vehicles.refreshFleet();
+    const book = deps.vehicles.alarms.rules;
+    ctx.body = { rules: Object.fromEntries(vehicleTypes.map((type) => [type, book.for(ctx.state.principal.department!, type)])) };
   });
 
   for (const action of ['acknowledge', 'close'] as const satisfies readonly AlarmAction[]) {
@@ -129,9 +291,10 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
       ctx.state.route = 'vehicle_alarms';
       requireWatch(ctx);
       const id = wholeNumber(ctx.params.id!, 'alarm');
+      const sees = visibleTo(ctx.state.principal);
       const body = ctx.request.length ? ((await readJsonBody(ctx, 16 * 1024)) as { note?: unknown }) : {};
       if (body.note !== undefined && (typeof body.note !== 'string' || body.note.length > 2000)) throw badRequest('invalid_note', 'note is a text of at most 2000 characters');
-      const row = await transition(deps.pool, id, action, { name: actorName(ctx.state.principal), department: ctx.state.principal.department! }, (body.note as string | undefined) ?? null, actorOf(ctx.state.principal, ctx.ip));
+      const row = await transition(deps.pool, id, action, { name: actorName(ctx.state.principal), department: ctx.state.principal.department!, sees: (vehicleId) => { const v = deps.vehicles.live.get(vehicleId); return v !== undefined && sees(v); } }, (body.note as string | undefined) ?? null, actorOf(ctx.state.principal, ctx.ip));
       ctx.body = { alarm: row };
     });
   }

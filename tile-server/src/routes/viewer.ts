@@ -125,8 +125,9 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
   }
 
   // The inspectors' phone page (map-viewer/m/, its own Vite entry sharing the assets).
-  // The inspectors' phone page and the centre's desk: their own Vite entries (map-viewer/m/, cases/), sharing assets.
-  for (const page of ['m', 'cases']) {
+  // The inspectors' phone page, the centre's desk and the vehicle desk: their own Vite entries (map-viewer/m/,
+  // cases/, vehicles/), sharing assets.
+  for (const page of ['m', 'cases', 'vehicles']) {
     router.get(`/${page}/`, async (ctx) => {
       ctx.state.route = 'viewer';
       // The router is not strict: /m lands here too, and must become /m/ for the page's relative asset URLs.

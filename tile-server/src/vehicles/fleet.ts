@@ -18,6 +18,10 @@ export interface VehicleInfo {
   department: string;
   company: string | null;
   phone: string | null;
+  /** 行政区划 of registration (scopes of operators limit by it); null = a city-level fleet. */
+  district?: string | null;
+  /** The desk's group (车队/线路). */
+  group?: string | null;
 }
 
 export interface NewVehicle {
@@ -27,12 +31,14 @@ export interface NewVehicle {
   type: VehicleType;
   department: string;
   company?: string | null;
+  district?: string | null;
+  group?: string | null;
 }
 
 export class FleetError extends Error {}
 
 const VEHICLE_COLUMNS = `v.id, v.plate, v.plate_color AS "plateColor", v.vehicle_type AS type, v.department_id AS department,
-  v.company, t.phone`;
+  v.company, t.phone, v.district_code AS district, v.fleet_group AS "group"`;
 
 /** A vehicle's id is its plate (the key imported tracks already use); the terminal phone is normalised. */
 export async function addVehicle(db: pg.Pool | pg.ClientBase, v: NewVehicle): Promise<VehicleInfo> {
@@ -40,6 +46,8 @@ export async function addVehicle(db: pg.Pool | pg.ClientBase, v: NewVehicle): Pr
   if (!/^[^\s\p{Cc}]{1,16}$/u.test(plate)) throw new FleetError(`plate "${v.plate}" is not a plate (1–16 characters, no spaces)`);
   if (!Number.isInteger(v.color) || v.color < 0 || v.color > 255) throw new FleetError(`plate colour ${v.color} is not a JT/T 415 code (0–255)`);
   if (!(vehicleTypes as readonly string[]).includes(v.type)) throw new FleetError(`type "${v.type}" is not one of ${vehicleTypes.join(', ')}`);
+  if (v.district != null && !/^\d{6}$/.test(v.district)) throw new FleetError(`district "${v.district}" is not a 6-digit 行政区划 code`);
+  if (v.group != null && !/^[^\p{Cc}]{1,64}$/u.test(v.group)) throw new FleetError(`group "${v.group}" is not 1–64 characters`);
   if (!/^\d{1,20}$/.test(v.phone)) throw new FleetError(`terminal phone "${v.phone}" is not 1–20 digits`);
   const phone = normalisePhone(v.phone);
   if (phone === '0') throw new FleetError('terminal phone 0 is not a phone');
@@ -51,9 +59,11 @@ export async function addVehicle(db: pg.Pool | pg.ClientBase, v: NewVehicle): Pr
   if (owner.rows[0] && owner.rows[0].department_id !== v.department)
     throw new FleetError(`vehicle ${plate} belongs to department ${owner.rows[0].department_id}`);
   await db.query(
-    `INSERT INTO vehicles.vehicles (id, department_id, plate, plate_color, vehicle_type, company) VALUES ($1, $2, $1, $3, $4, $5)
-     ON CONFLICT (id) DO UPDATE SET plate = $1, plate_color = $3, vehicle_type = $4, company = coalesce($5, vehicles.company), updated_at = now()`,
-    [plate, v.department, v.color, v.type, v.company ?? null],
+    `INSERT INTO vehicles.vehicles (id, department_id, plate, plate_color, vehicle_type, company, district_code, fleet_group)
+     VALUES ($1, $2, $1, $3, $4, $5, $6, $7)
+     ON CONFLICT (id) DO UPDATE SET plate = $1, plate_color = $3, vehicle_type = $4, company = coalesce($5, vehicles.company),
+       district_code = coalesce($6, vehicles.district_code), fleet_group = coalesce($7, vehicles.fleet_group), updated_at = now()`,
+    [plate, v.department, v.color, v.type, v.company ?? null, v.district ?? null, v.group ?? null],
   );
   await db.query(
     `INSERT INTO vehicles.terminals (phone, vehicle_id) VALUES ($1, $2)

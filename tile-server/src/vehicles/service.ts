@@ -6,6 +6,7 @@ import { authenticateTerminal, registerTerminal, type VehicleInfo } from './flee
 import { FixPipeline } from './ingest.ts';
 import { AlarmEngine, type AlarmDecision } from './alarms/engine.ts';
 import { loadFences } from './alarms/fence-store.ts';
+import { loadRules } from './alarms/rules.ts';
 import { raise } from './alarms/lifecycle.ts';
 import { FleetState } from './live/fleet-state.ts';
 import { LiveChannel } from './live/channel.ts';
@@ -113,17 +114,18 @@ export class VehicleService {
     return this;
   }
 
-  /** Re-read the registry and the fences (after a change, and every 15 s). */
+  /** Re-read the registry, the fences and the alarm rules (after a change, and every 15 s). */
   async refreshFleet(): Promise<void> {
     await this.live.load(this.opts.pool);
     this.alarms.setFences(await loadFences(this.opts.pool));
+    this.alarms.rules.set(await loadRules(this.opts.pool));
   }
 
   /** Store an alarm (or its repeat) and push it to the desks of its department. */
   raise(d: AlarmDecision): Promise<void> {
     const p = raise(this.opts.pool, d)
       .then((row) => {
-        this.channel?.publish({ department: d.department, kind: 'alarm', repeated: row.repeated, alarm: row });
+        this.channel?.publish({ department: d.department, vehicleId: d.vehicleId, kind: 'alarm', repeated: row.repeated, alarm: row });
       })
       .catch((err) => this.opts.log.error({ err, alarm: d.type, vehicle: d.vehicleId }, 'an alarm could not be stored'))
       .finally(() => this.raising.delete(p));

@@ -1,6 +1,7 @@
 import type { VehicleInfo, VehicleType } from '../fleet.ts';
 import type { Fence } from './fence-store.ts';
-import { FenceGeometry, scheduleActive } from './geometry.ts';
+import { CITY_OFFSET_MS, FenceGeometry, scheduleActive } from './geometry.ts';
+import { RuleBook } from './rules.ts';
 
 /** An alarm the engine decided on; the service stores it (lifecycle.raise) and pushes it to the desks. */
 export interface AlarmDecision {
@@ -49,6 +50,15 @@ export const terminalAlarmBits: Record<number, string> = {
   30: 'terminal_rollover',
 };
 
+type Decide = (type: string, fenceId: number | null, at: number, detail: Record<string, unknown> | null) => void;
+type Rules = ReturnType<RuleBook['for']>;
+
+/** Metres between two positions (equirectangular: stops are within a few hundred metres). */
+function metres(a: { lon: number; lat: number }, b: { lon: number; lat: number }): number {
+  const k = Math.cos(((a.lat + b.lat) / 2) * (Math.PI / 180));
+  return Math.hypot((b.lon - a.lon) * k, b.lat - a.lat) * 111_195;
+}
+
 export interface EngineOptions {
   /** Overspeed must last this long (s) to be an alarm. */
   overspeedMinS: number;
@@ -72,6 +82,13 @@ interface VehicleState {
   overMax: number;
   alarmBits: number;
   offlineRaised: boolean;
+  /** 疲劳驾驶: start of the current continuous driving, start of the current halt, raised for this driving. */
+  drivingSince: number | null;
+  haltSince: number | null;
+  fatigueRaised: boolean;
+  /** 违规停车: where and since when the vehicle stands, raised for this stop. */
+  stand: { lon: number; lat: number; since: number } | null;
+  standRaised: boolean;
 }
 
 /**
@@ -82,6 +99,8 @@ interface VehicleState {
 export class AlarmEngine {
   private fences: Array<Fence & { geometry: FenceGeometry }> = [];
   private vehicles = new Map<string, VehicleState>();
+  /** Rules that are data (fatigue, stops outside allowed places): alarms/rules.ts. */
+  readonly rules = new RuleBook();
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -97,7 +116,11 @@ export class AlarmEngine {
 
   evaluate(vehicle: VehicleInfo, fix: LiveFix): AlarmDecision[] {
     let s = this.vehicles.get(vehicle.id);
-    if (!s) this.vehicles.set(vehicle.id, (s = { last: null, fences: new Map(), overSince: null, overRaised: false, overMax: 0, alarmBits: 0, offlineRaised: false }));
+    if (!s)
+      this.vehicles.set(
+        vehicle.id,
+        (s = { last: null, fences: new Map(), overSince: null, overRaised: false, overMax: 0, alarmBits: 0, offlineRaised: false, drivingSince: null, haltSince: null, fatigueRaised: false, stand: null, standRaised: false }),
+      );
     const out: AlarmDecision[] = [];
     const decide = (type: string, fenceId: number | null, at: number, detail: Record<string, unknown> | null) =>
       out.push({ vehicleId: vehicle.id, department: vehicle.department, type, fenceId, at, lon: fix.lon, lat: fix.lat, detail });
@@ -164,9 +187,57 @@ export class AlarmEngine {
     for (const [bit, type] of Object.entries(terminalAlarmBits)) if (rising & (1 << Number(bit))) decide(type, null, fix.time, { bit: Number(bit) });
     s.alarmBits = fix.alarm;
 
+    const rules = this.rules.for(vehicle.department, vehicle.type);
+    if (rules.fatigue_driving.enabled) this.fatigue(s, fix, rules.fatigue_driving, decide);
+    if (rules.stop_outside_area.enabled) this.standing(s, vehicle, fix, here, rules.stop_outside_area, decide);
+
     s.last = fix;
     s.offlineRaised = false;
     return out;
+  }
+
+  /**
+   * 疲劳驾驶: driving continues through halts shorter than the rest (and through reporting gaps shorter than it);
+   * beyond the day's or the night's limit, one alarm per driving period, dated when the limit was passed.
+   */
+  private fatigue(s: VehicleState, fix: LiveFix, r: Rules['fatigue_driving'], decide: Decide): void {
+    const rest = r.restMinS * 1000;
+    const gap = s.last ? fix.time - s.last.time : 0;
+    if (gap >= rest || (s.haltSince !== null && fix.time - s.haltSince >= rest)) {
+      s.drivingSince = null;
+      s.fatigueRaised = false;
+    }
+    if (fix.speedKmh > r.movingKmh) {
+      s.haltSince = null;
+      s.drivingSince ??= gap >= rest || !s.last ? fix.time : s.last.time;
+    } else s.haltSince ??= fix.time;
+    if (s.drivingSince === null || s.fatigueRaised) return;
+    const hour = new Date(s.drivingSince + CITY_OFFSET_MS).getUTCHours();
+    const night = r.nightFrom > r.nightTo ? hour >= r.nightFrom || hour < r.nightTo : hour >= r.nightFrom && hour < r.nightTo;
+    const limitS = night ? r.nightMaxS : r.dayMaxS;
+    const drivenMs = (s.haltSince ?? fix.time) - s.drivingSince;
+    if (drivenMs > limitS * 1000) {
+      s.fatigueRaised = true;
+      decide('fatigue_driving', null, s.drivingSince + limitS * 1000, { drivingS: Math.round(drivenMs / 1000), limitS, night, since: new Date(s.drivingSince).toISOString() });
+    }
+  }
+
+  /** 违规停车: a stop of minStopS outside every expected stop (停车场/工地/消纳场) of the vehicle's department. */
+  private standing(s: VehicleState, vehicle: VehicleInfo, fix: LiveFix, here: [number, number], r: Rules['stop_outside_area'], decide: Decide): void {
+    const still = fix.speedKmh <= r.stopSpeedKmh;
+    if (!still || (s.stand && metres(s.stand, fix) > r.radiusM)) {
+      s.stand = still ? { lon: fix.lon, lat: fix.lat, since: fix.time } : null;
+      s.standRaised = false;
+      return;
+    }
+    s.stand ??= { lon: fix.lon, lat: fix.lat, since: fix.time };
+    if (s.standRaised || fix.time - s.stand.since < r.minStopS * 1000) return;
+    const allowed = this.fences.filter((f) => f.kind === 'expected_stop' && f.department === vehicle.department && (!f.vehicleTypes || f.vehicleTypes.includes(vehicle.type)));
+    // Only where the department has drawn its allowed places for this type.
+    if (allowed.length === 0) return;
+    s.standRaised = true;
+    if (allowed.some((f) => f.geometry.contains(here))) return;
+    decide('stop_outside_area', null, s.stand.since, { stoppedS: Math.round((fix.time - s.stand.since) / 1000), minStopS: r.minStopS });
   }
 
   /** Vehicles that were reporting and have been silent for offlineAfterS (once per silence). */

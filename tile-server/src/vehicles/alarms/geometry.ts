@@ -117,7 +117,7 @@ export interface ScheduleWindow {
   to: string;
 }
 
-const CITY_OFFSET_MS = 8 * 3600_000; // China has one zone and no daylight saving
+export const CITY_OFFSET_MS = 8 * 3600_000; // China has one zone and no daylight saving
 
 export function scheduleActive(schedule: ScheduleWindow[] | null, epochMs: number): boolean {
   if (!schedule || schedule.length === 0) return true;

@@ -40,7 +40,8 @@ export async function transition(
   pool: pg.Pool,
   id: number,
   action: AlarmAction,
-  actor: { name: string; department: string },
+  /** `sees`: the principal's scope over vehicles (live/access.ts); an alarm of a vehicle it cannot see is unknown. */
+  actor: { name: string; department: string; sees?: (vehicleId: string) => boolean },
   note: string | null,
   /** Who, for the platform's audit trail (written in the same transaction). */
   auditActor: AuditActor = systemActor(actor.name),
@@ -50,7 +51,7 @@ export async function transition(
     await client.query('BEGIN');
     const row = (await client.query<AlarmRow>(`SELECT * FROM vehicles.alarms WHERE id = $1 FOR UPDATE`, [id])).rows[0];
     // Another department's alarm is answered like a missing one.
-    if (!row || row.department_id !== actor.department) throw new HttpError(404, 'unknown_alarm', `no alarm ${id}`);
+    if (!row || row.department_id !== actor.department || (actor.sees && !actor.sees(row.vehicle_id))) throw new HttpError(404, 'unknown_alarm', `no alarm ${id}`);
     const to = transitions[row.state][action];
     if (!to) throw new HttpError(409, 'invalid_transition', `alarm ${id} is ${row.state}: it cannot be ${action === 'close' ? 'closed' : 'acknowledged'}`);
     const updated = (

@@ -1,15 +1,17 @@
-import { hasRight, type Principal } from '../../access/access.ts';
+import { hasRight, withinScopes, type Principal } from '../../access/access.ts';
 import type { LiveVehicle } from './fleet-state.ts';
 
 /**
- * Who sees which live vehicle: the `vehicle:watch` right, and then the vehicles of the principal's own
- * department. The decision itself is access.ts's hasRight; this only narrows the fleet to a department.
+ * Who sees which vehicle: the `vehicle:watch` right, then the vehicles of the principal's own department, and
+ * of those, when the principal is limited to districts (scopes), only the vehicles registered in them. The
+ * decisions themselves are access.ts's hasRight and withinScopes; this only applies them to the fleet. The live
+ * channel, the tiles, the fleet list, playback and reports all use these two functions.
  */
 export function canWatch(principal: Principal): boolean {
   return principal.department !== null && hasRight(principal, 'vehicle:watch');
 }
 
-export function visibleTo(principal: Principal): (v: LiveVehicle) => boolean {
+export function visibleTo(principal: Principal): (v: Pick<LiveVehicle, 'department' | 'district'>) => boolean {
   const department = principal.department;
-  return (v) => v.department === department;
+  return (v) => v.department === department && withinScopes(principal, v.district);
 }

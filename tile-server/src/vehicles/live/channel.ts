@@ -11,6 +11,8 @@ export const LIVE_PATH = '/api/vehicles/live';
 /** Alarms and other events pushed beside positions (fences and alarms add theirs). */
 export interface LiveEvent {
   department: string;
+  /** The vehicle it is about: sent only to desks that see that vehicle (department and scope). */
+  vehicleId?: string;
   [key: string]: unknown;
 }
 
@@ -26,7 +28,8 @@ interface Client {
  * The desk's push channel (WebSocket at /api/vehicles/live). On connect: `{ type: "snapshot", vehicles }`, the
  * whole fleet the principal may watch; then at most once per `intervalMs` `{ type: "changes", vehicles, events }`
  * with what changed since the last push. A client that reconnects gets a fresh snapshot: that is the resync.
- * Access: the `vehicle:watch` right, then the vehicles of the principal's department (live/access.ts).
+ * Access: the `vehicle:watch` right, then the vehicles of the principal's department within its scopes
+ * (live/access.ts), for positions and for events about a vehicle alike.
  */
 export class LiveChannel {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
@@ -100,6 +103,11 @@ export class LiveChannel {
     this.snapshot(client);
   }
 
+  private sees(c: Client, vehicleId: string): boolean {
+    const v = this.live.get(vehicleId);
+    return v !== undefined && c.sees(v);
+  }
+
   private snapshot(c: Client): void {
     const vehicles = [...this.live.all()].filter(c.sees).map(wire);
     c.ws.send(JSON.stringify({ type: 'snapshot', at: Date.now(), vehicles }));
@@ -114,7 +122,7 @@ export class LiveChannel {
     for (const c of this.clients) {
       if (c.stale && c.ws.bufferedAmount < 1024 * 1024) this.snapshot(c);
       const vehicles = changes.filter(c.sees).map(wire);
-      const mine = events.filter((e) => e.department === c.principal.department);
+      const mine = events.filter((e) => e.department === c.principal.department && (e.vehicleId === undefined || this.sees(c, e.vehicleId)));
       if (vehicles.length === 0 && mine.length === 0) continue;
       // A desk that cannot keep up (a slow link) is skipped rather than buffered without bound, then resynced.
       if (c.ws.bufferedAmount > 8 * 1024 * 1024) {
@@ -133,6 +141,8 @@ function wire(v: LiveVehicle) {
     plate: v.plate,
     type: v.type,
     company: v.company,
+    district: v.district,
+    group: v.group,
     status: v.status,
     lon: v.lon,
     lat: v.lat,

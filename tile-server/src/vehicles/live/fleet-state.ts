@@ -10,6 +10,9 @@ export interface LiveVehicle {
   type: VehicleType;
   department: string;
   company: string | null;
+  /** 行政区划 of registration (null: a city-level fleet) and the desk's group. */
+  district: string | null;
+  group: string | null;
   status: LiveStatus;
   lon: number | null;
   lat: number | null;
@@ -40,6 +43,7 @@ export class FleetState {
   async load(db: pg.Pool): Promise<void> {
     const { rows } = await db.query<LiveVehicle & { time: Date | null }>(
       `SELECT v.id, v.plate, v.vehicle_type AS type, v.department_id AS department, v.company,
+              v.district_code AS district, v.fleet_group AS "group",
               ST_X(l.geom) AS lon, ST_Y(l.geom) AS lat, l.speed_kmh AS "speedKmh", l.course, l.fix_time AS time, coalesce(l.alarm, 0)::float8 AS alarm
        FROM vehicles.vehicles v LEFT JOIN vehicles.latest l ON l.vehicle_id = v.id`,
     );
@@ -56,8 +60,8 @@ export class FleetState {
         Object.assign(known, { lon: r.lon, lat: r.lat, speedKmh: r.speedKmh, course: r.course, time: stored, alarm: r.alarm });
         this.touch(r.id);
       }
-      if (known.plate !== r.plate || known.type !== r.type || known.department !== r.department || known.company !== r.company) {
-        Object.assign(known, { plate: r.plate, type: r.type, department: r.department, company: r.company });
+      if (known.plate !== r.plate || known.type !== r.type || known.department !== r.department || known.company !== r.company || known.district !== r.district || known.group !== r.group) {
+        Object.assign(known, { plate: r.plate, type: r.type, department: r.department, company: r.company, district: r.district, group: r.group });
         this.touch(r.id);
       }
     }
@@ -84,6 +88,8 @@ export class FleetState {
       type: v.type,
       department: v.department,
       company: v.company,
+      district: v.district !== undefined ? v.district : (old?.district ?? null),
+      group: v.group !== undefined ? v.group : (old?.group ?? null),
       status: old?.status ?? 'unknown',
       lon: old?.lon ?? null,
       lat: old?.lat ?? null,

@@ -1,12 +1,14 @@
 import GeoJSONVT from 'geojson-vt';
 import vtpbf from 'vt-pbf';
+import type { Principal } from '../../access/access.ts';
+import { visibleTo } from './access.ts';
 import type { FleetState, LiveVehicle } from './fleet-state.ts';
 
 export const LIVE_LAYER = 'vehicles_live';
 
 /**
  * The `vehicles_live` layer: vector tiles cut from the live state in memory with geojson-vt (no database query
- * per tile). One index per department (each sees its own fleet), rebuilt lazily when the fleet changed and at
+ * per tile). One index per department and scope (each sees its own fleet, live/access.ts), rebuilt lazily when the fleet changed and at
  * most once a second, so a burst of fixes costs one rebuild.
  */
 export class LiveTiles {
@@ -17,24 +19,26 @@ export class LiveTiles {
     private readonly opts: { extent: number; buffer: number; maxAgeMs?: number } = { extent: 4096, buffer: 64 },
   ) {}
 
-  tile(department: string, z: number, x: number, y: number): Buffer {
-    const index = this.index(department);
+  tile(principal: Principal, z: number, x: number, y: number): Buffer {
+    const index = this.index(principal);
     const tile = index.getTile(z, x, y);
     if (!tile || tile.features.length === 0) return Buffer.alloc(0);
     return Buffer.from(vtpbf.fromGeojsonVt({ [LIVE_LAYER]: tile } as never, { version: 2, extent: this.opts.extent }));
   }
 
-  private index(department: string): GeoJSONVT {
+  private index(principal: Principal): GeoJSONVT {
     const now = Date.now();
-    const have = this.indexes.get(department);
+    const key = `${principal.department}|${principal.scopes?.join(',') ?? '*'}`;
+    const have = this.indexes.get(key);
     if (have && (have.version === this.live.version || now - have.builtAt < (this.opts.maxAgeMs ?? 1000))) return have.index;
     const features = [];
-    for (const v of this.live.all()) if (v.department === department && v.lon !== null && v.lat !== null) features.push(feature(v));
+    const sees = visibleTo(principal);
+    for (const v of this.live.all()) if (sees(v) && v.lon !== null && v.lat !== null) features.push(feature(v));
     const index = new GeoJSONVT(
       { type: 'FeatureCollection', features },
       { maxZoom: 18, indexMaxZoom: 5, extent: this.opts.extent, buffer: this.opts.buffer, tolerance: 0 },
     );
-    this.indexes.set(department, { version: this.live.version, builtAt: now, index });
+    this.indexes.set(key, { version: this.live.version, builtAt: now, index });
     return index;
   }
 }
