@@ -132,8 +132,9 @@ export async function duplicatesOf(pool: pg.Pool, principal: Principal, ref: str
   const sheet = await caseSheet(pool, principal, ref);
   const { rows } = await pool.query(
     `SELECT d.id::text AS id, d.code, d.state, round(d.distance_m::numeric, 1)::float AS distance_m, d.reported_at
-     FROM cases.cases c, cases.duplicates_of(c.category_code, c.geom, c.reported_at, c.id) d WHERE c.id = $1`,
-    [sheet.id],
+     FROM cases.cases c, cases.duplicates_of(c.category_code, c.geom, c.reported_at, c.id) d JOIN cases.cases x ON x.id = d.id
+     WHERE c.id = $1 AND ${scopeCondition(2, 'x')} ORDER BY d.distance_m, d.id`,
+    [sheet.id, principal.scopes],
   );
   return rows;
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Principal } from '../access/access.ts';
 import { requireRight } from '../access/access.ts';
 import { badRequest, HttpError } from '../errors.ts';
-import { actorOf, actorRole } from './actor.ts';
+import { actorOf, actorRole, scopeCondition } from './actor.ts';
 import { audit } from './audit.ts';
 import { attachPhotos } from './photo-store.ts';
 import type { ProcessedPhoto } from './photos.ts';
@@ -76,6 +76,12 @@ export async function reportCase(pool: pg.Pool, principal: Principal, input: Rep
     );
     const loc = place.rows[0]!;
     if (!loc.district_code) throw badRequest('outside_city', `${position.lon}, ${position.lat} is not inside Huai'an's districts`);
+    // A reporter limited to a district or street reports there only: outside it they could not follow the case.
+    const inScope = await client.query<{ ok: boolean }>(`SELECT cases.in_scope(cases.scope_code($1, $2, $3), $4::text[]) AS ok`, [
+      loc.community_code, loc.street_code, loc.district_code, principal.scopes,
+    ]);
+    if (!inScope.rows[0]!.ok)
+      throw new HttpError(403, 'out_of_scope', `${position.lon}, ${position.lat} (${loc.district_code}) is outside your scope (${principal.scopes!.join(', ')})`);
     const { rows } = await client.query<{ id: string; code: string; state: string; step: string | null }>(
       `INSERT INTO cases.cases (code, client_id, category_code, state, source, urgency, area_type, description, address, geom,
                                 grid_code, community_code, street_code, district_code, responsibility_area, routed_department,
@@ -100,8 +106,10 @@ export async function reportCase(pool: pg.Pool, principal: Principal, input: Rep
     });
     await attachPhotos(client, c.id, '上报', timelineId, photos);
     const dups = await client.query<{ id: string; code: string; state: string; distance_m: number }>(
-      `SELECT id, code, state, round(distance_m::numeric, 1)::float AS distance_m FROM cases.duplicates_of($1, ST_SetSRID(ST_Point($2, $3), 4326), now(), $4)`,
-      [input.category, position.lon, position.lat, c.id],
+      `SELECT d.id, d.code, d.state, round(d.distance_m::numeric, 1)::float AS distance_m
+       FROM cases.duplicates_of($1, ST_SetSRID(ST_Point($2, $3), 4326), now(), $4) d JOIN cases.cases x ON x.id = d.id
+       WHERE ${scopeCondition(5, 'x')} ORDER BY d.distance_m, d.id`,
+      [input.category, position.lon, position.lat, c.id, principal.scopes],
     );
     return { created: true, id: c.id, code: c.code, duplicates: dups.rows };
   });

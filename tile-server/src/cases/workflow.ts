@@ -123,11 +123,12 @@ const effects: Record<string, (c: CaseRow, input: TransitionInput, principal: Pr
   async supervise() {
     return { set: { supervised: true }, details: {} };
   },
-  async merge(c, input, _p, _ph, client) {
+  async merge(c, input, principal, _ph, client) {
     if (!input.target) throw badRequest('target_required', 'merging needs the target case (id or code) the duplicate joins');
     const { rows } = await client.query<{ id: string; code: string; closed: boolean }>(
-      `SELECT c.id, c.code, s.closed FROM cases.cases c JOIN cases.states s ON s.code = c.state WHERE (c.id::text = $1 OR c.code = $1) FOR UPDATE OF c`,
-      [input.target],
+      `SELECT c.id, c.code, s.closed FROM cases.cases c JOIN cases.states s ON s.code = c.state
+       WHERE (c.id::text = $1 OR c.code = $1) AND ${scopeCondition(2)} FOR UPDATE OF c`,
+      [input.target, principal.scopes],
     );
     const target = rows[0];
     if (!target) throw badRequest('unknown_target', `no case ${input.target}`);
