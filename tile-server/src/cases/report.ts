@@ -35,6 +35,34 @@ export function parseReport(raw: unknown): ReportInput {
   return r.data;
 }
 
+/** A caller's phone as a 12345 operator types it: digits, with +, - or spaces between. */
+const PHONE = /^\+?[0-9][0-9 -]{3,18}[0-9]$/;
+
+/**
+ * A 12345 热线 registration: only the hotline (case:hotline) speaks for callers, with the caller's phone (kept
+ * for the call-back, never shown in lists, Open311 or layers; the desk shows it masked) and the address the
+ * caller gave (the point is the one the operator confirmed on the map).
+ */
+function checkHotline(principal: Principal, input: ReportInput): void {
+  requireRight(principal, 'case:hotline');
+  const phone = input.contact?.phone?.trim();
+  if (!phone) throw badRequest('phone_required', 'a 12345 registration needs the caller\'s phone (contact.phone) for the call-back');
+  if (!PHONE.test(phone)) throw badRequest('invalid_phone', 'contact.phone: digits, with +, - or spaces between (5–20 characters)');
+  if (!input.address?.trim()) throw badRequest('address_required', 'a 12345 registration needs the address the caller gave');
+  const unknown = Object.keys(input.contact!).filter((k) => k !== 'phone' && k !== 'name');
+  if (unknown.length) throw badRequest('invalid_report', `contact: only name and phone (not ${unknown.join(', ')})`);
+}
+
+/** The caller's contact as the desk shows it: the phone's middle digits and the name after its first character hidden. */
+export function maskContact(contact: Record<string, string> | null): { name?: string; phone?: string } | null {
+  if (!contact) return null;
+  const out: { name?: string; phone?: string } = {};
+  if (contact.name) out.name = [...contact.name][0] + '*'.repeat(Math.max(1, [...contact.name].length - 1));
+  const digits = (contact.phone ?? '').replace(/[^0-9]/g, '');
+  if (digits) out.phone = digits.length >= 11 ? `${digits.slice(0, 3)}****${digits.slice(-4)}` : `${'*'.repeat(Math.max(0, digits.length - 2))}${digits.slice(-2)}`;
+  return out;
+}
+
 export interface ReportResult {
   created: boolean;
   id: string;
@@ -50,6 +78,7 @@ export interface ReportResult {
  */
 export async function reportCase(pool: pg.Pool, principal: Principal, input: ReportInput, photos: readonly ProcessedPhoto[]): Promise<ReportResult> {
   requireRight(principal, 'case:report');
+  if (input.source === '12345热线') checkHotline(principal, input);
   const actor = actorOf(principal);
   const position = input.lon !== undefined ? { lon: input.lon, lat: input.lat! } : photos.find((p) => p.lon !== null);
   if (!position || position.lon === null || position.lat === null)
