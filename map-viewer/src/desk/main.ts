@@ -1,7 +1,7 @@
 import './desk.css';
 import { setUpHotline } from './hotline.ts';
 import { DeskMap, type QueueCase } from './map.ts';
-import { api, auth, currentKey, getJson, postJson, saveKey, whoAmI, type Me } from './net.ts';
+import { api, auth, currentKey, getJson, postForm, postJson, saveKey, whoAmI, type Me } from './net.ts';
 
 /**
  * The centre's desk (/cases/): the queue with filters and the 超期/临期 clock beside a map of the same cases, the
@@ -144,8 +144,16 @@ async function showSheet(code: string) {
 async function act(t: Transition, version: number) {
   if (!current) return;
   const reason = $<HTMLInputElement>('reason').value.trim();
-  const r = await postJson<{ state?: string }>(`api/cases/${current}/transitions`, { action: t.action, version, ...(reason ? { reason } : {}) });
+  const note = $<HTMLInputElement>('note').value.trim();
+  const files = [...($<HTMLInputElement>('act-photos').files ?? [])];
+  const payload = { action: t.action, version, ...(reason ? { reason } : {}), ...(note ? { note } : {}) };
+  // With photos (处置完成's after-photos) the same members go as multipart fields beside them.
+  const r = files.length ? await postForm<{ state?: string }>(`api/cases/${current}/transitions`, payload, files) : await postJson<{ state?: string }>(`api/cases/${current}/transitions`, payload);
   $<HTMLInputElement>('reason').value = '';
+  if (r.ok) {
+    $<HTMLInputElement>('note').value = '';
+    $<HTMLInputElement>('act-photos').value = '';
+  }
   // The sheet (and its buttons for the new state) first, then the word: a click after the word acts on the new state.
   await Promise.all([showSheet(current), loadList()]);
   $('action-status').textContent = r.ok ? `${t.name_zh}: ${r.body.state}` : `${r.status}: ${r.body.message}`;

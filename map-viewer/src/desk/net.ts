@@ -49,3 +49,12 @@ export async function postJson<T>(p: string, payload: unknown): Promise<{ ok: bo
   });
   return { ok: res.ok, status: res.status, body: (await res.json().catch(() => ({}))) as T & { error?: string; message?: string } };
 }
+
+/** The same as postJson, as multipart/form-data with photos (each a `photo` part). */
+export async function postForm<T>(p: string, fields: Record<string, string | number>, photos: File[]): Promise<{ ok: boolean; status: number; body: T & { error?: string; message?: string } }> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.set(k, String(v));
+  for (const f of photos) form.append('photo', f, f.name);
+  const res = await fetch(api(p), { method: 'POST', credentials: 'same-origin', headers: { ...auth(), ...(csrf ? { 'X-CSRF-Token': csrf } : {}) }, body: form });
+  return { ok: res.ok, status: res.status, body: (await res.json().catch(() => ({}))) as T & { error?: string; message?: string } };
+}
