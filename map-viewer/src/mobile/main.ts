@@ -192,3 +192,5 @@ window.addEventListener('offline', updateNet);
 updateNet();
 void loadCategories();
 void showOutbox().then(() => flush());
+// The page opens without a network once it has been opened with one (public/m/sw.js keeps it).
+if ('serviceWorker' in navigator) void navigator.serviceWorker.register('sw.js').catch(() => {});
