@@ -171,3 +171,36 @@ test('the queue refreshes itself: a new case and another desk\'s action show wit
   t.deepEqual(errors, []);
   await close();
 });
+
+test('the evaluator sees the SLA charts and table of 综合评价 for a period, bar for bar what the API says', async (t) => {
+  // A dispatch that came back (回退) and went out again: the department's 派遣准确率 is then below 100 %.
+  const c = await filed('320812', 73);
+  const act = (role: string, body: Record<string, unknown>) => w.p.http.post(`/api/cases/${c.code}/transitions`).set('Authorization', as(role)).send(body).expect(200);
+  await act('dispatcher', { action: 'dispatch' });
+  await act('handler', { action: 'return', reason: '不属本部门职责' });
+  await act('dispatcher', { action: 'dispatch' });
+  const { page, errors, close } = await deskPage('evaluator');
+  await page.click('#open-evaluation');
+  await page.waitForFunction(() => document.querySelectorAll('#ev-charts svg').length === 2, undefined, { timeout: 30_000 });
+  const from = await page.inputValue('#ev-from');
+  const to = await page.inputValue('#ev-to');
+  const api = (await w.p.http.get(`/api/cases/evaluation?from=${from}&to=${to}&by=department`).set('Authorization', as('evaluator'))).body.rows as Array<Record<string, number | string | null>>;
+  const cgj = api.find((r) => r.group === 'cgj')!;
+  t.true((cgj.dispatch_accuracy as number) < 1, 'the return counts against the department');
+  const bars = await page.locator('#ev-charts rect[data-series]').evaluateAll((rs) => rs.map((r) => [(r as SVGElement).dataset.group, (r as SVGElement).dataset.series, Number((r as SVGElement).dataset.value)]));
+  const expected = api.flatMap((r) =>
+    ['dispatch_accuracy', 'handled_on_time_rate', 'closed_on_time_rate', 'rework_rate', 'avg_accept_h', 'avg_dispatch_h', 'avg_handle_h', 'avg_check_h']
+      .filter((k) => r[k] !== null)
+      .map((k) => [r.group, k, r[k]]),
+  );
+  t.deepEqual(bars.sort(), expected.sort() as typeof bars);
+  t.is(await page.locator('#ev-table tr[data-group]').count(), api.length);
+  t.regex((await page.locator('#ev-table tr[data-group="cgj"]').textContent())!, new RegExp(`${Math.round((cgj.dispatch_accuracy as number) * 100)}%`));
+  t.regex((await page.locator('#ev-charts rect[data-group="cgj"][data-series="dispatch_accuracy"] title').textContent())!, /^cgj 派遣准确率 \d+%$/);
+  // Switching to districts asks again.
+  await page.selectOption('#ev-by', 'district');
+  await page.click('#ev-form button[type=submit]');
+  await page.waitForSelector('#ev-table tr[data-group="320812"]');
+  t.deepEqual(errors, []);
+  await close();
+});

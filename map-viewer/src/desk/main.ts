@@ -1,4 +1,5 @@
 import './desk.css';
+import { setUpEvaluation } from './evaluation.ts';
 import { setUpHotline } from './hotline.ts';
 import { DeskMap, type QueueCase } from './map.ts';
 import { api, auth, currentKey, getJson, postForm, postJson, saveKey, whoAmI, type Me } from './net.ts';
@@ -224,12 +225,23 @@ async function init() {
     for (const r of rows) on ? checked.add(r.code) : checked.delete(r.code);
     renderList();
   });
-  $('csv').addEventListener('click', async (e) => {
-    e.preventDefault();
-    const res = await fetch(api('api/cases/evaluation?format=csv&by=department'), { headers: auth(), credentials: 'same-origin' });
+  const downloadCsv = async (query: string) => {
+    const res = await fetch(api(`api/cases/evaluation?format=csv&${query}`), { headers: auth(), credentials: 'same-origin' });
     const url = URL.createObjectURL(await res.blob());
     Object.assign(document.createElement('a'), { href: url, download: 'evaluation.csv' }).click();
+  };
+  $('csv').addEventListener('click', (e) => {
+    e.preventDefault();
+    void downloadCsv('by=department');
   });
+  $('ev-csv').addEventListener('click', (e) => {
+    e.preventDefault();
+    void downloadCsv($('ev-csv').dataset.query ?? 'by=department');
+  });
+  if (me.rights.includes('case:evaluate')) {
+    $('open-evaluation').hidden = false;
+    setUpEvaluation();
+  }
   deskMap = await DeskMap.create('map', (code) => void showSheet(code));
   Object.assign(window, { citybaseDesk: { map: deskMap.map } });
   if (me.rights.includes('case:hotline')) {
