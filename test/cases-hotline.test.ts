@@ -3,11 +3,13 @@
 // 12345热线 and the caller's phone; the phone is kept for the call-back but never leaves the server except
 // masked on the desk's sheet: not in the list, not in Open311 (JSON or XML), not in the layers, not in the
 // timeline or the audit trail. Only the hotline may register for callers.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import test from 'ava';
 import { startCaseWorld, type CaseWorld } from './helpers/cases.ts';
 import { signIn, type SignedIn } from './helpers/identity.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
-import { binary } from './helpers/platform.ts';
+import { binary, fixturesDir } from './helpers/platform.ts';
 
 let w: CaseWorld;
 let op: SignedIn;
@@ -125,4 +127,33 @@ test('only the hotline registers for callers, and a registration needs the phone
   t.is(ok.status, 201);
   const accept = await op.agent.post(`/api/cases/${ok.body.code}/transitions`).set('X-CSRF-Token', op.csrf).send({ action: 'accept' });
   t.is(accept.status, 403);
+});
+
+test('a 12345 case\'s 核查 goes to an inspector of its 单元网格, not to the operator who took the call', async (t) => {
+  const at = await w.placeIn('320812', 52);
+  // An inspector has reported in this grid cell before: they work it.
+  const local = await inspector.agent.post('/api/cases').set('X-CSRF-Token', inspector.csrf).send({ category: 'SJ0104', ...at });
+  t.is(local.status, 201);
+  const r = await register(op, { category: 'SJ0102', ...at, source: '12345热线', address: '某路 2 号', contact: { phone: PHONE } });
+  t.is(r.status, 201);
+  const act = (role: string, body: Record<string, unknown>) => w.p.http.post(`/api/cases/${r.body.code}/transitions`).set('Authorization', `Bearer ${w.keys[role]!.key}`).send(body);
+  t.is((await act('acceptor', { action: 'accept' })).status, 200);
+  t.is((await act('dispatcher', { action: 'dispatch' })).status, 200);
+  t.is((await act('handler', { action: 'take' })).status, 200);
+  const done = await w.p.http
+    .post(`/api/cases/${r.body.code}/transitions`)
+    .set('Authorization', `Bearer ${w.keys.handler!.key}`)
+    .field('action', 'finish')
+    .field('note', '已清理')
+    .attach('photo', await readFile(path.join(fixturesDir, 'photos', 'plain.png')), 'after.png');
+  t.is(done.status, 200, JSON.stringify(done.body));
+  const sheet = (await w.p.http.get(`/api/cases/${r.body.code}`).set('Authorization', `Bearer ${w.keys.reader!.key}`)).body;
+  t.is(sheet.state, 'checking');
+  t.is(sheet.assignee, `user:${inspector.userId}`);
+  // It is on that inspector's task list, and they close it.
+  const tasks = await inspector.agent.get('/api/cases?queue=tasks');
+  t.true(tasks.body.cases.some((c: { code: string }) => c.code === r.body.code));
+  const pass = await inspector.agent.post(`/api/cases/${r.body.code}/transitions`).set('X-CSRF-Token', inspector.csrf).send({ action: 'check_pass' });
+  t.is(pass.status, 200);
+  t.is(pass.body.state, 'closed');
 });
