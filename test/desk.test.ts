@@ -164,9 +164,26 @@ test('the queue refreshes itself: a new case and another desk\'s action show wit
   t.is(await row.getAttribute('data-state'), 'reported');
   // Polls in between were answered 304 (nothing changed) and did not redraw: the status says so.
   await page.waitForFunction(() => document.getElementById('refreshed')!.textContent!.endsWith('无变化'), undefined, { timeout: 30_000 });
-  // Another desk files it: it leaves this (上报) queue without a reload.
+  // Its pin is on the desk's map, drawn from the same queue.
+  const pinned = (code: string) =>
+    page.evaluate((c) => {
+      const m = (window as unknown as { citybaseDesk: { map: import('maplibre-gl').Map } }).citybaseDesk.map;
+      return m.querySourceFeatures('queue').some((f) => f.properties.code === c);
+    }, code);
+  await page.waitForFunction(
+    (c) => (window as unknown as { citybaseDesk: { map: import('maplibre-gl').Map } }).citybaseDesk.map.querySourceFeatures('queue').some((f) => f.properties.code === c),
+    r.code,
+    { timeout: 30_000 },
+  );
+  // Another desk files it: it leaves this (上报) queue and the map without a reload.
   await w.p.http.post(`/api/cases/${r.code}/transitions`).set('Authorization', as('acceptor')).send({ action: 'accept' }).expect(200);
   await row.waitFor({ state: 'detached', timeout: 30_000 });
+  await page.waitForFunction(
+    (c) => !(window as unknown as { citybaseDesk: { map: import('maplibre-gl').Map } }).citybaseDesk.map.querySourceFeatures('queue').some((f) => f.properties.code === c),
+    r.code,
+    { timeout: 30_000 },
+  );
+  t.false(await pinned(r.code));
   t.deepEqual(loads, [], 'no navigation');
   t.deepEqual(errors, []);
   await close();
