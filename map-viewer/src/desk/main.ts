@@ -202,6 +202,7 @@ async function init() {
   me = await whoAmI();
   $('who').textContent = me.kind === 'anonymous' ? '未登录' : `${me.login ?? me.department ?? ''}${me.scopes.length ? ` · ${me.scopes.join(',')}` : ''}`;
   if (me.kind === 'user') $('signin').hidden = true;
+  $('sign-in-link').hidden = me.kind !== 'anonymous';
   const [wf, cats, deps] = await Promise.all([
     getJson<{ states: Array<{ code: string; name_zh: string }>; transitions: Transition[] }>('api/cases/workflow'),
     getJson<Array<{ code: string; kind: string; major_name: string; name: string }>>('api/cases/categories'),
