@@ -69,6 +69,7 @@ test('opened once online, the page opens offline from the service worker; an off
   await page.goto(`${url}/m/?key=${w.keys.inspector!.key}`);
   // The service worker installs (keeping the page, its assets and the categories) and takes the page over.
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 });
+  t.false(page.url().includes('key='), 'the key left the address bar');
   await page.waitForFunction(async () => (await caches.keys()).includes('citybase-m-v1') && (await (await caches.open('citybase-m-v1')).keys()).length >= 3);
 
   await context.setOffline(true);

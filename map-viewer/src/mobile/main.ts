@@ -151,6 +151,8 @@ $('save-key').addEventListener('click', () => {
   void refreshLists();
 });
 if (key) localStorage.setItem(KEY, key);
+// The key must not stay in the address bar (history, a shared screenshot or link): kept on the phone instead.
+if (new URLSearchParams(location.search).has('key')) history.replaceState(null, '', location.pathname + location.hash);
 
 $('gps').addEventListener('click', () => {
   navigator.geolocation.getCurrentPosition(
