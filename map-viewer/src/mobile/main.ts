@@ -13,7 +13,21 @@ let key = new URLSearchParams(location.search).get('key') ?? localStorage.getIte
 let lastPosition: { lon: number; lat: number } | null = null;
 let flushing: Promise<void> | null = null;
 
-const auth = (): HeadersInit => (key ? { Authorization: `Bearer ${key}` } : {});
+let csrf: string | undefined;
+let signedIn = false;
+/** A key as a Bearer header; else the session cookie goes along, and a write carries the session's CSRF token. */
+const auth = (): Record<string, string> => (key ? { Authorization: `Bearer ${key}` } : csrf ? { 'X-CSRF-Token': csrf } : {});
+
+/** Who is this (GET /api/session): a signed-in person's name and CSRF token; asked again before sending. */
+async function session(): Promise<void> {
+  const res = await fetch(api('api/session'), { headers: key ? { Authorization: `Bearer ${key}` } : {} }).catch(() => null);
+  if (!res?.ok) return;
+  const s = (await res.json()) as { kind: string; login?: string; csrfToken?: string };
+  csrf = s.csrfToken;
+  signedIn = s.kind !== 'anonymous';
+  text($('who'), s.kind === 'user' ? `已登录: ${s.login}` : s.kind === 'key' ? '已用 API 密钥' : '未登录');
+  $('sign-in-link').hidden = s.kind === 'user';
+}
 const api = (path: string) => new URL(`../${path}`, location.href).toString();
 
 function text(el: HTMLElement, s: string) {
@@ -59,6 +73,7 @@ function flush(): Promise<void> {
         for (const ph of p.photos) form.append('photo', ph.blob, ph.name);
         let res: Response;
         try {
+          if (!key && !csrf) await session(); // a session's CSRF token, read when the network is there
           res = await fetch(api('api/cases'), { method: 'POST', headers: auth(), body: form });
         } catch {
           return; // offline: try again when the network returns
@@ -82,7 +97,7 @@ function flush(): Promise<void> {
 }
 
 async function refreshLists() {
-  if (!key || !navigator.onLine) return;
+  if (!(key || signedIn) || !navigator.onLine) return;
   const near = lastPosition ? `&near=${lastPosition.lon},${lastPosition.lat}` : '';
   for (const [id, query] of [['tasks', `queue=tasks${near}`], ['mine', 'queue=reports&limit=50']] as const) {
     const res = await fetch(api(`api/cases?${query}`), { headers: auth() }).catch(() => null);
@@ -193,6 +208,6 @@ window.addEventListener('online', () => {
 window.addEventListener('offline', updateNet);
 updateNet();
 void loadCategories();
-void showOutbox().then(() => flush());
+void session().then(() => showOutbox().then(() => flush()));
 // The page opens without a network once it has been opened with one (public/m/sw.js keeps it).
 if ('serviceWorker' in navigator) void navigator.serviceWorker.register('sw.js').catch(() => {});
