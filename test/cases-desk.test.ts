@@ -1,6 +1,7 @@
 // The centre's desk by API: bulk dispatch (one transition per case, each in its own transaction and audited,
 // the answer saying what happened to each case), and the queue's ETag, which the desk polls with If-None-Match
-// (304 while nothing in the scope changed; 200 after a transition, a new case, or a clock crossing 超期).
+// (304 while nothing in the scope changed; 200 after a transition, a new case, or a clock crossing 超期). The ETag
+// test runs alone (serial): the others' writes would change the queue under it.
 import test from 'ava';
 import { startCaseWorld, type CaseWorld } from './helpers/cases.ts';
 
@@ -76,7 +77,7 @@ test('bulk dispatch: the routed department by default; refused without the right
   }
 });
 
-test('the queue answers 304 to its own ETag until a case in the scope changes or a clock crosses its deadline', async (t) => {
+test.serial('the queue answers 304 to its own ETag until a case in the scope changes or a clock crosses its deadline', async (t) => {
   const scoped = await w.p.platform.keys.create('cgj', 'ha desk', ['case:read'], { scopes: ['320803'] });
   const get = (auth: string, etag?: string) => {
     const req = w.p.http.get('/api/cases?state=accepted,reported').set('Authorization', auth);

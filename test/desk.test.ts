@@ -151,7 +151,7 @@ test('the dispatcher clicks a case on the map to open it, and bulk-dispatches ch
   await close();
 });
 
-test('the queue refreshes itself: a new case and another desk\'s action show without a reload', async (t) => {
+test.serial('the queue refreshes itself: a new case and another desk\'s action show without a reload', async (t) => {
   const { page, errors, close } = await deskPage('supervisor');
   await page.selectOption('#f-state', 'reported');
   await page.click('#filters button[type=submit]');
