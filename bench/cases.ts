@@ -1,7 +1,8 @@
 // npm run bench:cases — case reports with a 4000×3000 JPEG at concurrency 4 through the HTTP API, against sharp
 // alone doing the same image work (metadata, orientation, 1600 px display, 320 px thumb) in the same run and
 // process (goal ≥ 0.8×); then transition latency p50/p99 at concurrency 16 (goal p99 < 50 ms). The platform runs
-// in this process on a real socket against an embedded cluster (or DATABASE_URL) with a small sample city.
+// in this process on a real socket against an embedded cluster (or DATABASE_URL) with a small sample city. Last,
+// the desk's queue poll: the list (200) against the same request answered 304 by its ETag, in the same run.
 import { once } from 'node:events';
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -155,4 +156,37 @@ runBenchmark('bench:cases', async () => {
     console.log(`transitions round ${r + 1}: ${m.latencies.length} in ${m.seconds.toFixed(2)} s (${(m.latencies.length / m.seconds).toFixed(0)}/s), p50 ${p50s[r]!.toFixed(1)} ms, p99 ${p99s[r]!.toFixed(1)} ms`);
   }
   console.log(`transition latency, concurrency 16: p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms (median of rounds; goal p99 < 50 ms)`);
+
+  // ---- the desk's poll: the queue (200, the list) against the same request with its ETag (304, the fingerprint) ----
+  const POLLS = Number(process.env.BENCH_POLLS ?? 200);
+  const total = (await platform.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases.cases`)).rows[0]!.n;
+  const queue = `${base}/api/cases?limit=200`;
+  const etag = (await fetch(queue, { headers: auth })).headers.get('ETag')!;
+  const full: number[] = [];
+  const unchanged: number[] = [];
+  const pollRatios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const subjects = [
+      async () => {
+        const m = await pool(POLLS, 8, async () => {
+          const res = await fetch(queue, { headers: auth });
+          await res.arrayBuffer();
+          if (res.status !== 200) throw new Error(`queue: ${res.status}`);
+        });
+        full.push(POLLS / m.seconds);
+      },
+      async () => {
+        const m = await pool(POLLS, 8, async () => {
+          const res = await fetch(queue, { headers: { ...auth, 'If-None-Match': etag } });
+          await res.arrayBuffer();
+          if (res.status !== 304) throw new Error(`poll: ${res.status} (the queue changed under the benchmark)`);
+        });
+        unchanged.push(POLLS / m.seconds);
+      },
+    ];
+    for (const s of r % 2 ? subjects.reverse() : subjects) await s();
+    pollRatios.push(unchanged[r]! / full[r]!);
+  }
+  console.log(`queue polls/s over ${total} cases, concurrency 8: 200 (200 rows) median ${median(full).toFixed(0)}  [${fmt(full)}]; 304 (ETag) median ${median(unchanged).toFixed(0)}  [${fmt(unchanged)}]`);
+  console.log(`ratio 304 poll / full list: median ${median(pollRatios).toFixed(2)}×  [${fmt(pollRatios)}]`);
 });

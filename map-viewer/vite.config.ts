@@ -35,7 +35,9 @@ function workerUrlInHtml(): Plugin {
       handler(html, ctx) {
         const chunk = Object.values(ctx.bundle ?? {}).find((c) => c.type === 'chunk' && c.isEntry && c.name === WORKER_ENTRY);
         if (!chunk) throw new Error(`the ${WORKER_ENTRY} chunk is missing from the bundle`);
-        return html.replace('%MAPLIBRE_WORKER%', chunk.fileName);
+        // Relative to the page: a page in a folder (cases/index.html) reaches assets/ one level up.
+        const up = '../'.repeat(ctx.path.split('/').filter(Boolean).length - 1);
+        return html.replace('%MAPLIBRE_WORKER%', `${up}${chunk.fileName}`);
       },
     },
   };

@@ -7,6 +7,7 @@ import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { ensureViewerBuilt, launchChromium, listen } from './helpers/browser.ts';
 import { startCaseWorld, type CaseWorld } from './helpers/cases.ts';
+import { createUser, GOOD_PASSWORD } from './helpers/identity.ts';
 import { fixturesDir } from './helpers/platform.ts';
 
 let w: CaseWorld;
@@ -107,6 +108,46 @@ test('the desk lists a new case, opens its sheet and files and dispatches it wit
   // A refused action says why: 作废 without a reason.
   await page.click('#actions button[data-action="cancel"]');
   await page.waitForFunction(() => /^400: .*reason/.test(document.getElementById('action-status')!.textContent!));
+  t.deepEqual(errors, []);
+  await context.close();
+});
+
+test('an inspector signs in as a person on the phone: the report is theirs and listed under my reports', async (t) => {
+  const at = await w.placeIn('320803', 32);
+  const { id, password } = await createUser(w.p, 'phone.inspector', { roles: ['inspector'], department: 'cgj' });
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    isMobile: true,
+    hasTouch: true,
+    locale: 'zh-CN',
+    geolocation: { longitude: at.lon, latitude: at.lat, accuracy: 5 },
+    permissions: ['geolocation'],
+  });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(`${server.url}/m/`);
+  await page.tap('#sign-in-link');
+  await page.fill('#login', 'phone.inspector');
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#new-password');
+  await page.fill('#new-password', GOOD_PASSWORD);
+  await page.fill('#repeat-password', GOOD_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL((u) => u.pathname === '/m/', { timeout: 30_000 });
+  await page.waitForFunction(() => document.getElementById('who')!.textContent === '已登录: phone.inspector');
+  await page.waitForFunction(() => document.querySelectorAll('#category option').length > 50);
+  await page.fill('#category-search', '暴露垃圾');
+  await page.tap('#gps');
+  await page.waitForFunction(() => (document.getElementById('lon') as HTMLInputElement).value !== '');
+  await page.fill('#description', '登录用户上报');
+  await page.tap('#submit');
+  await page.waitForFunction(() => /^已上报 320800/.test(document.getElementById('report-status')!.textContent!), undefined, { timeout: 30_000 });
+  const code = (await page.textContent('#report-status'))!.match(/320800\d+/)![0];
+  const row = (await w.p.sql.query(`SELECT reporter, description FROM cases.cases WHERE code = $1`, [code])).rows[0];
+  t.deepEqual(row, { reporter: `user:${id}`, description: '登录用户上报' });
+  await page.waitForFunction((c) => Boolean(document.querySelector(`#mine li[data-code="${c}"]`)), code, { timeout: 30_000 });
   t.deepEqual(errors, []);
   await context.close();
 });

@@ -155,3 +155,26 @@ test('media upload as multipart: the photo is stored with the case (and its GPS 
   t.is(n.rows[0].n, 1);
   t.is((await w.p.http.get('/open311/v2/services.yaml')).status, 404);
 });
+
+test('address_string alone: an exact place of the city\'s gazetteer locates the request; anything less is 400 naming near matches', async (t) => {
+  const community = (
+    await w.p.sql.query<{ code: string; name: string }>(
+      `SELECT code, name FROM basemap.communities c WHERE left(code, 6) = '320812' AND (SELECT count(*) FROM basemap.communities d WHERE d.name = c.name) = 1
+       AND EXISTS (SELECT 1 FROM urban.grid_cells g WHERE g.community_code = c.code) ORDER BY code LIMIT 1`,
+    )
+  ).rows[0]!;
+  for (const c of clients()) {
+    const created = await c.createRequest({ api_key: publicKey, service_code: 'SJ0102', address_string: community.name, description: '小区门口垃圾' });
+    t.is(created.status, 200, JSON.stringify(created));
+    const id = (created.records[0] as { service_request_id: string }).service_request_id;
+    const row = (await w.p.sql.query(`SELECT address, district_code, street_code, community_code FROM cases.cases WHERE code = $1`, [id])).rows[0];
+    t.is(row.address, community.name);
+    t.is(row.district_code, '320812');
+    t.is(row.street_code, community.code.slice(0, 9));
+    // A fuzzy guess is for a person to confirm, never taken by a machine.
+    const typo = [...community.name].slice(0, -1).join('') + '路口附近';
+    const r = await c.createRequest({ api_key: publicKey, service_code: 'SJ0102', address_string: typo });
+    t.is(r.status, 400);
+    t.regex(r.errors[0]!.description, /matches no place exactly.*lat and long/);
+  }
+});

@@ -29,6 +29,7 @@ import { operatorToken } from './protection/operator.ts';
 import { rateLimits } from './protection/rate-limit.ts';
 import { featureRoutes } from './routes/features.ts';
 import { geocodeRoutes } from './routes/geocode.ts';
+import { locateAddress } from './geocode/geocode.ts';
 import { downloadRoutes } from './routes/download.ts';
 import { ogcRoutes } from './routes/ogc.ts';
 import { open311Routes } from './routes/open311.ts';
@@ -142,7 +143,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   adminRoutes(router, deps.identity);
   auditRoutes(router, direct);
   caseRoutes(router, { pool: deps.pool, photoMaxMB: config.PHOTO_MAX_MB });
-  open311Routes(router, { pool: deps.pool, keys: deps.keys, photoMaxMB: config.PHOTO_MAX_MB });
+  open311Routes(router, { pool: deps.pool, keys: deps.keys, photoMaxMB: config.PHOTO_MAX_MB, locate: (address, principal) => locateAddress(address, features, principal, run) });
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening, draining }, metrics);
   viewerRoutes(router, { publicUrl: config.PUBLIC_URL });
   app.use(router.routes());

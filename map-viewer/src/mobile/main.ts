@@ -13,7 +13,21 @@ let key = new URLSearchParams(location.search).get('key') ?? localStorage.getIte
 let lastPosition: { lon: number; lat: number } | null = null;
 let flushing: Promise<void> | null = null;
 
-const auth = (): HeadersInit => (key ? { Authorization: `Bearer ${key}` } : {});
+let csrf: string | undefined;
+let signedIn = false;
+/** A key as a Bearer header; else the session cookie goes along, and a write carries the session's CSRF token. */
+const auth = (): Record<string, string> => (key ? { Authorization: `Bearer ${key}` } : csrf ? { 'X-CSRF-Token': csrf } : {});
+
+/** Who is this (GET /api/session): a signed-in person's name and CSRF token; asked again before sending. */
+async function session(): Promise<void> {
+  const res = await fetch(api('api/session'), { headers: key ? { Authorization: `Bearer ${key}` } : {} }).catch(() => null);
+  if (!res?.ok) return;
+  const s = (await res.json()) as { kind: string; login?: string; csrfToken?: string };
+  csrf = s.csrfToken;
+  signedIn = s.kind !== 'anonymous';
+  text($('who'), s.kind === 'user' ? `已登录: ${s.login}` : s.kind === 'key' ? '已用 API 密钥' : '未登录');
+  $('sign-in-link').hidden = s.kind === 'user';
+}
 const api = (path: string) => new URL(`../${path}`, location.href).toString();
 
 function text(el: HTMLElement, s: string) {
@@ -59,6 +73,7 @@ function flush(): Promise<void> {
         for (const ph of p.photos) form.append('photo', ph.blob, ph.name);
         let res: Response;
         try {
+          if (!key && !csrf) await session(); // a session's CSRF token, read when the network is there
           res = await fetch(api('api/cases'), { method: 'POST', headers: auth(), body: form });
         } catch {
           return; // offline: try again when the network returns
@@ -82,15 +97,62 @@ function flush(): Promise<void> {
 }
 
 async function refreshLists() {
-  if (!key || !navigator.onLine) return;
+  if (!(key || signedIn) || !navigator.onLine) return;
   const near = lastPosition ? `&near=${lastPosition.lon},${lastPosition.lat}` : '';
   for (const [id, query] of [['tasks', `queue=tasks${near}`], ['mine', 'queue=reports&limit=50']] as const) {
     const res = await fetch(api(`api/cases?${query}`), { headers: auth() }).catch(() => null);
     if (!res?.ok) continue;
-    const { cases } = (await res.json()) as { cases: Array<{ code: string; category_name: string; state_name: string; lon: number; lat: number; overdue: boolean }> };
+    const { cases } = (await res.json()) as { cases: TaskCase[] };
     $(id).replaceChildren();
-    for (const c of cases) item($(id), `${c.code} · ${c.category_name} · ${c.state_name}${c.overdue ? ' · 超期' : ''}`, { code: c.code });
+    for (const c of cases) {
+      item($(id), `${c.code} · ${c.category_name} · ${c.state_name}${c.overdue ? ' · 超期' : ''}`, { code: c.code, state: c.state });
+      if (id === 'tasks') taskControls($(id).lastElementChild as HTMLElement, c);
+    }
   }
+}
+
+interface TaskCase { code: string; category_name: string; state: string; state_name: string; lon: number; lat: number; overdue: boolean; version: number; address: string }
+/** What an inspector does with a task: 核实 answers a 核实 order; 核查 passes (结案) or fails (返工, with a reason). */
+const TASK_ACTIONS: Record<string, Array<{ action: string; label: string; reason?: boolean }>> = {
+  verifying: [{ action: 'verify', label: '核实反馈' }],
+  checking: [
+    { action: 'check_pass', label: '核查通过·结案' },
+    { action: 'check_fail', label: '核查不通过·返工', reason: true },
+  ],
+};
+
+/** A task's place (opens the phone's map app: geo: URI, nothing fetched), a photo, a note, and its actions. */
+function taskControls(li: HTMLElement, c: TaskCase) {
+  const nav = Object.assign(document.createElement('a'), { href: `geo:${c.lat},${c.lon}?q=${c.lat},${c.lon}`, textContent: '导航' });
+  const photo = Object.assign(document.createElement('input'), { type: 'file', accept: 'image/jpeg,image/png,image/webp', capture: 'environment', multiple: true });
+  photo.setAttribute('aria-label', `${c.code} 照片`);
+  photo.className = 'task-photo';
+  const note = Object.assign(document.createElement('input'), { placeholder: '说明/原因', className: 'task-note' });
+  note.setAttribute('aria-label', `${c.code} 说明`);
+  const status = Object.assign(document.createElement('p'), { className: 'task-status' });
+  status.setAttribute('role', 'status');
+  const buttons = (TASK_ACTIONS[c.state] ?? []).map((a) => {
+    const b = Object.assign(document.createElement('button'), { type: 'button', textContent: a.label });
+    b.dataset.action = a.action;
+    b.addEventListener('click', async () => {
+      const form = new FormData();
+      form.set('action', a.action);
+      form.set('version', String(c.version));
+      const text = note.value.trim();
+      if (text) form.set(a.reason ? 'reason' : 'note', text);
+      for (const f of photo.files ?? []) form.append('photo', f, f.name);
+      const res = await fetch(api(`api/cases/${c.code}/transitions`), { method: 'POST', headers: auth(), body: form }).catch(() => null);
+      if (!res) return void (status.textContent = '离线: 请联网后再提交');
+      const body = (await res.json().catch(() => ({}))) as { state?: string; message?: string };
+      status.textContent = res.ok ? `${a.label}: ${body.state}` : `${res.status}: ${body.message ?? ''}`;
+      if (res.ok) void refreshLists();
+    });
+    return b;
+  });
+  const box = document.createElement('div');
+  box.className = 'task';
+  box.append(nav, photo, note, ...buttons, status);
+  li.append(box);
 }
 
 function updateNet() {
@@ -104,6 +166,8 @@ $('save-key').addEventListener('click', () => {
   void refreshLists();
 });
 if (key) localStorage.setItem(KEY, key);
+// The key must not stay in the address bar (history, a shared screenshot or link): kept on the phone instead.
+if (new URLSearchParams(location.search).has('key')) history.replaceState(null, '', location.pathname + location.hash);
 
 $('gps').addEventListener('click', () => {
   navigator.geolocation.getCurrentPosition(
@@ -134,6 +198,9 @@ $<HTMLFormElement>('report').addEventListener('submit', async (e) => {
   void flush();
 });
 
+$('refresh').addEventListener('click', () => void refreshLists());
+document.addEventListener('visibilitychange', () => document.visibilityState === 'visible' && void refreshLists());
+
 window.addEventListener('online', () => {
   updateNet();
   void flush();
@@ -141,4 +208,6 @@ window.addEventListener('online', () => {
 window.addEventListener('offline', updateNet);
 updateNet();
 void loadCategories();
-void showOutbox().then(() => flush());
+void session().then(() => showOutbox().then(() => flush()));
+// The page opens without a network once it has been opened with one (public/m/sw.js keeps it).
+if ('serviceWorker' in navigator) void navigator.serviceWorker.register('sw.js').catch(() => {});

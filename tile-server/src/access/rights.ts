@@ -8,6 +8,7 @@ export const rights = [
   'layer:import', // import into and edit its department's layers
   'layer:export', // download layers and selections
   'case:report', // 上报 (inspectors, Open311 clients, the hotline)
+  'case:hotline', // 12345 热线: register a caller's report (source 12345热线) with the caller's contact
   'case:verify', // 核实 and 核查 tasks
   'case:accept', // 立案 / 不予立案
   'case:dispatch', // 派遣, 回退 handling, merge duplicates
@@ -37,6 +38,7 @@ export const roles = {
   supervisor: ['layer:read', 'case:read', 'case:report', 'case:accept', 'case:dispatch', 'case:supervise', 'case:evaluate'],
   handler: ['layer:read', 'case:read', 'case:handle'],
   evaluator: ['layer:read', 'case:read', 'case:evaluate'],
+  hotline_operator: ['layer:read', 'case:read', 'case:report', 'case:hotline'],
   vehicle_operator: ['layer:read', 'vehicle:watch'],
   vehicle_admin: ['layer:read', 'vehicle:watch', 'vehicle:manage'],
 } as const satisfies Record<string, readonly Right[]>;

@@ -16,9 +16,9 @@ export function actorRole(principal: Principal): string {
 /**
  * The scope condition on a case row aliased `c`: a principal limited to 行政区划 codes sees the cases whose
  * most detailed division (社区, else 街道, else 区县) starts with one of them. `$n` is the scopes array (NULL =
- * city-wide). Applied in SQL, so lists, sheets, counts and transitions agree.
+ * city-wide). Applied in SQL, so lists, sheets, counts and transitions agree; the rule itself is the database's
+ * (cases.in_scope, migration 0034), which the case layers' tiles use too.
  */
-export function scopeCondition(param: number): string {
-  return `($${param}::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($${param}::text[]) s
-            WHERE coalesce(c.community_code, c.street_code, c.district_code, '') LIKE s || '%'))`;
+export function scopeCondition(param: number, alias = 'c'): string {
+  return `cases.in_scope(cases.scope_code(${alias}.community_code, ${alias}.street_code, ${alias}.district_code), $${param}::text[])`;
 }

@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { hasRight, type Principal } from '../access/access.ts';
+import { hasRight, requireRight, type Principal } from '../access/access.ts';
 import { badRequest, HttpError, notFound } from '../errors.ts';
 import { actorOf, scopeCondition } from './actor.ts';
 import type { PhotoSize } from './photo-store.ts';
-import { SOURCES } from './report.ts';
+import { maskContact, SOURCES } from './report.ts';
 
 /** The columns of a case in lists and sheets (contact details stay in the database: never shown in a list). */
 const CASE_COLUMNS = `c.id::text AS id, c.code, c.category_code, k.name AS category_name, k.kind, k.major_name, c.state,
@@ -42,20 +42,26 @@ function flag(v: string | undefined, name: string): boolean | undefined {
   return v === 'true';
 }
 
+/** The list's parameter names and the right it needs (queue=reports and tasks are anybody's own). */
+export function checkListAccess(principal: Principal, q: Record<string, string>): void {
+  const unknown = Object.keys(q).filter((k) => !FILTERS.includes(k));
+  if (unknown.length) throw badRequest('invalid_parameter', `unknown parameter ${unknown.join(', ')} (accepted: ${FILTERS.filter((f) => f !== 'key').join(', ')})`);
+  const queue = q.queue;
+  if (queue !== undefined && !['mine', 'tasks', 'reports'].includes(queue)) throw badRequest('invalid_parameter', 'queue: mine, tasks or reports');
+  const own = queue === 'tasks' || queue === 'reports';
+  if (!own && !hasRight(principal, 'case:read')) {
+    if (principal.kind === 'anonymous') throw new HttpError(401, 'unauthenticated', 'sign in or give an API key: the case list needs the right case:read');
+    throw new HttpError(403, 'forbidden', 'the case list needs the right case:read (queue=reports and queue=tasks show your own)');
+  }
+}
+
 /**
  * The case list of the desk and the phone: filters as bind parameters, the principal's scope in the SQL. The
  * desk (case:read) sees every case in scope; anybody else sees only their own reports and tasks.
  */
 export async function listCases(pool: pg.Pool, principal: Principal, q: Record<string, string>): Promise<unknown[]> {
-  const unknown = Object.keys(q).filter((k) => !FILTERS.includes(k));
-  if (unknown.length) throw badRequest('invalid_parameter', `unknown parameter ${unknown.join(', ')} (accepted: ${FILTERS.filter((f) => f !== 'key').join(', ')})`);
+  checkListAccess(principal, q);
   const f = q as ListFilters;
-  if (f.queue !== undefined && !['mine', 'tasks', 'reports'].includes(f.queue)) throw badRequest('invalid_parameter', 'queue: mine, tasks or reports');
-  const own = f.queue === 'tasks' || f.queue === 'reports';
-  if (!own && !hasRight(principal, 'case:read')) {
-    if (principal.kind === 'anonymous') throw new HttpError(401, 'unauthenticated', 'sign in or give an API key: the case list needs the right case:read');
-    throw new HttpError(403, 'forbidden', 'the case list needs the right case:read (queue=reports and queue=tasks show your own)');
-  }
   const values: unknown[] = [principal.scopes];
   const where: string[] = [scopeCondition(1)];
   const add = (cond: (n: number) => string, v: unknown) => {
@@ -98,6 +104,29 @@ export async function listCases(pool: pg.Pool, principal: Principal, q: Record<s
   return rows;
 }
 
+/**
+ * What the desk's queue depends on, for its ETag: the number of cases in the principal's scope, the sum of their
+ * versions (every transition bumps one) and how many open steps are 临期 and 超期 now. The last two change with
+ * time alone, which a change notification would never report; a poll that sends If-None-Match sees both kinds
+ * of change and costs one aggregate query when nothing changed.
+ */
+export async function queueFingerprint(pool: pg.Pool, principal: Principal): Promise<string> {
+  const { rows } = await pool.query<{ n: string; v: string; warning: string; overdue: string }>(
+    `SELECT count(*) AS n, coalesce(sum(c.version), 0) AS v, count(*) FILTER (WHERE o.warning) AS warning, count(*) FILTER (WHERE o.overdue) AS overdue
+     FROM cases.cases c LEFT JOIN cases.open_steps o ON o.case_id = c.id WHERE ${scopeCondition(1)}`,
+    [principal.scopes],
+  );
+  const r = rows[0]!;
+  return `${r.n}.${r.v}.${r.warning}.${r.overdue}`;
+}
+
+/** Departments a case can be dispatched to (the desk's choice for 派遣 and bulk dispatch). */
+export async function departments(pool: pg.Pool, principal: Principal): Promise<unknown[]> {
+  if (!hasRight(principal, 'case:read')) requireRight(principal, 'case:dispatch');
+  const { rows } = await pool.query(`SELECT id, name_zh, name_en FROM citybase.departments ORDER BY id`);
+  return rows;
+}
+
 /** May this principal read this case? The desk (case:read) in scope; the reporter and the assignee their own. */
 function mayRead(principal: Principal, c: { reporter: string; assignee: string | null; credited_reporters: string[] }): boolean {
   if (hasRight(principal, 'case:read')) return true;
@@ -110,7 +139,7 @@ export async function caseSheet(pool: pg.Pool, principal: Principal, ref: string
   const { rows } = await pool.query(`SELECT ${CASE_COLUMNS} FROM ${CASE_FROM} WHERE (c.id::text = $1 OR c.code = $1) AND ${scopeCondition(2)}`, [ref, principal.scopes]);
   const c = rows[0];
   if (!c || !mayRead(principal, c)) throw notFound('unknown_case', `no case ${ref}`);
-  const [timeline, photos, steps] = await Promise.all([
+  const [timeline, photos, steps, contact] = await Promise.all([
     pool.query(`SELECT id::text AS id, at, actor, actor_role, action, from_state, to_state, note, reason, outcome, details FROM cases.timeline t WHERE t.case_id = $1 ORDER BY t.id`, [c.id]),
     pool.query(
       `SELECT p.hash, cp.phase, cp.timeline_id::text AS timeline_id, p.width, p.height FROM cases.case_photos cp JOIN cases.photos p ON p.hash = cp.hash
@@ -118,12 +147,15 @@ export async function caseSheet(pool: pg.Pool, principal: Principal, ref: string
       [c.id],
     ),
     pool.query(`SELECT step, started_at, due_at, amount::float AS amount, unit, extended::float AS extended, ended_at, ended_at > due_at AS late FROM cases.case_steps WHERE case_id = $1 ORDER BY id`, [c.id]),
+    pool.query<{ contact: Record<string, string> | null }>(`SELECT contact FROM cases.cases WHERE id = $1`, [c.id]),
   ]);
   return {
     ...c,
     timeline: timeline.rows,
     photos: photos.rows.map((p) => ({ ...p, thumb: `/api/cases/photos/${p.hash}/thumb`, display: `/api/cases/photos/${p.hash}/display` })),
     steps: steps.rows,
+    // The caller (12345, Open311), masked, for the desk only: the full contact never leaves the database here.
+    contact_masked: hasRight(principal, 'case:read') ? maskContact(contact.rows[0]?.contact ?? null) : null,
   };
 }
 
@@ -132,8 +164,9 @@ export async function duplicatesOf(pool: pg.Pool, principal: Principal, ref: str
   const sheet = await caseSheet(pool, principal, ref);
   const { rows } = await pool.query(
     `SELECT d.id::text AS id, d.code, d.state, round(d.distance_m::numeric, 1)::float AS distance_m, d.reported_at
-     FROM cases.cases c, cases.duplicates_of(c.category_code, c.geom, c.reported_at, c.id) d WHERE c.id = $1`,
-    [sheet.id],
+     FROM cases.cases c, cases.duplicates_of(c.category_code, c.geom, c.reported_at, c.id) d JOIN cases.cases x ON x.id = d.id
+     WHERE c.id = $1 AND ${scopeCondition(2, 'x')} ORDER BY d.distance_m, d.id`,
+    [sheet.id, principal.scopes],
   );
   return rows;
 }

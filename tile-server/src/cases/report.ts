@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Principal } from '../access/access.ts';
 import { requireRight } from '../access/access.ts';
 import { badRequest, HttpError } from '../errors.ts';
-import { actorOf, actorRole } from './actor.ts';
+import { actorOf, actorRole, scopeCondition } from './actor.ts';
 import { audit } from './audit.ts';
 import { attachPhotos } from './photo-store.ts';
 import type { ProcessedPhoto } from './photos.ts';
@@ -35,6 +35,34 @@ export function parseReport(raw: unknown): ReportInput {
   return r.data;
 }
 
+/** A caller's phone as a 12345 operator types it: digits, with +, - or spaces between. */
+const PHONE = /^\+?[0-9][0-9 -]{3,18}[0-9]$/;
+
+/**
+ * A 12345 热线 registration: only the hotline (case:hotline) speaks for callers, with the caller's phone (kept
+ * for the call-back, never shown in lists, Open311 or layers; the desk shows it masked) and the address the
+ * caller gave (the point is the one the operator confirmed on the map).
+ */
+function checkHotline(principal: Principal, input: ReportInput): void {
+  requireRight(principal, 'case:hotline');
+  const phone = input.contact?.phone?.trim();
+  if (!phone) throw badRequest('phone_required', 'a 12345 registration needs the caller\'s phone (contact.phone) for the call-back');
+  if (!PHONE.test(phone)) throw badRequest('invalid_phone', 'contact.phone: digits, with +, - or spaces between (5–20 characters)');
+  if (!input.address?.trim()) throw badRequest('address_required', 'a 12345 registration needs the address the caller gave');
+  const unknown = Object.keys(input.contact!).filter((k) => k !== 'phone' && k !== 'name');
+  if (unknown.length) throw badRequest('invalid_report', `contact: only name and phone (not ${unknown.join(', ')})`);
+}
+
+/** The caller's contact as the desk shows it: the phone's middle digits and the name after its first character hidden. */
+export function maskContact(contact: Record<string, string> | null): { name?: string; phone?: string } | null {
+  if (!contact) return null;
+  const out: { name?: string; phone?: string } = {};
+  if (contact.name) out.name = [...contact.name][0] + '*'.repeat(Math.max(1, [...contact.name].length - 1));
+  const digits = (contact.phone ?? '').replace(/[^0-9]/g, '');
+  if (digits) out.phone = digits.length >= 11 ? `${digits.slice(0, 3)}****${digits.slice(-4)}` : `${'*'.repeat(Math.max(0, digits.length - 2))}${digits.slice(-2)}`;
+  return out;
+}
+
 export interface ReportResult {
   created: boolean;
   id: string;
@@ -50,6 +78,7 @@ export interface ReportResult {
  */
 export async function reportCase(pool: pg.Pool, principal: Principal, input: ReportInput, photos: readonly ProcessedPhoto[]): Promise<ReportResult> {
   requireRight(principal, 'case:report');
+  if (input.source === '12345热线') checkHotline(principal, input);
   const actor = actorOf(principal);
   const position = input.lon !== undefined ? { lon: input.lon, lat: input.lat! } : photos.find((p) => p.lon !== null);
   if (!position || position.lon === null || position.lat === null)
@@ -76,6 +105,12 @@ export async function reportCase(pool: pg.Pool, principal: Principal, input: Rep
     );
     const loc = place.rows[0]!;
     if (!loc.district_code) throw badRequest('outside_city', `${position.lon}, ${position.lat} is not inside Huai'an's districts`);
+    // A reporter limited to a district or street reports there only: outside it they could not follow the case.
+    const inScope = await client.query<{ ok: boolean }>(`SELECT cases.in_scope(cases.scope_code($1, $2, $3), $4::text[]) AS ok`, [
+      loc.community_code, loc.street_code, loc.district_code, principal.scopes,
+    ]);
+    if (!inScope.rows[0]!.ok)
+      throw new HttpError(403, 'out_of_scope', `${position.lon}, ${position.lat} (${loc.district_code}) is outside your scope (${principal.scopes!.join(', ')})`);
     const { rows } = await client.query<{ id: string; code: string; state: string; step: string | null }>(
       `INSERT INTO cases.cases (code, client_id, category_code, state, source, urgency, area_type, description, address, geom,
                                 grid_code, community_code, street_code, district_code, responsibility_area, routed_department,
@@ -100,8 +135,10 @@ export async function reportCase(pool: pg.Pool, principal: Principal, input: Rep
     });
     await attachPhotos(client, c.id, '上报', timelineId, photos);
     const dups = await client.query<{ id: string; code: string; state: string; distance_m: number }>(
-      `SELECT id, code, state, round(distance_m::numeric, 1)::float AS distance_m FROM cases.duplicates_of($1, ST_SetSRID(ST_Point($2, $3), 4326), now(), $4)`,
-      [input.category, position.lon, position.lat, c.id],
+      `SELECT d.id, d.code, d.state, round(d.distance_m::numeric, 1)::float AS distance_m
+       FROM cases.duplicates_of($1, ST_SetSRID(ST_Point($2, $3), 4326), now(), $4) d JOIN cases.cases x ON x.id = d.id
+       WHERE ${scopeCondition(5, 'x')} ORDER BY d.distance_m, d.id`,
+      [input.category, position.lon, position.lat, c.id, principal.scopes],
     );
     return { created: true, id: c.id, code: c.code, duplicates: dups.rows };
   });

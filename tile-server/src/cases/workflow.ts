@@ -36,6 +36,9 @@ interface CaseRow {
   state: string;
   version: number;
   reporter: string;
+  source: string;
+  grid_code: string | null;
+  street_code: string | null;
   department_id: string | null;
   routed_department: string | null;
   extension_request: { amount: number; reason: string; by: string } | null;
@@ -62,13 +65,31 @@ function requireOwnDepartment(principal: Principal, c: CaseRow): void {
 }
 
 /**
+ * The inspector a 核实 or 核查 task goes to when none is named: the reporter when an inspector reported the case
+ * (they know the place); for a case from the 12345 hotline, Open311, video or a leader, whose reporter is an
+ * operator or a system that cannot go and look, the inspector who last reported a case in the same 单元网格, else
+ * in the same 街道: one who works that grid. Null when there is none (the task then waits for the centre to name one).
+ */
+async function fieldInspector(client: pg.ClientBase, c: CaseRow): Promise<string | null> {
+  if (c.source === '监督员上报') return c.reporter;
+  const { rows } = await client.query<{ reporter: string }>(
+    `SELECT reporter FROM cases.cases
+     WHERE source = '监督员上报' AND (grid_code = $1 OR street_code = $2)
+     ORDER BY (grid_code = $1) DESC NULLS LAST, reported_at DESC, id DESC LIMIT 1`,
+    [c.grid_code, c.street_code],
+  );
+  return rows[0]?.reporter ?? null;
+}
+
+/**
  * Per action: checks beyond the table's (the from-state and the right are checked before) and the effect. The
  * table (cases.transitions) says which actions exist, from which states, to which state and with which right;
  * this says what else each does. An action of the table with no entry here only moves the state.
  */
 const effects: Record<string, (c: CaseRow, input: TransitionInput, principal: Principal, photos: readonly ProcessedPhoto[], client: pg.ClientBase) => Promise<Effect>> = {
-  async request_verify(c, input) {
-    return { set: { assignee: input.assignee ?? c.reporter }, details: { assignee: input.assignee ?? c.reporter } };
+  async request_verify(c, input, _p, _ph, client) {
+    const assignee = input.assignee ?? (await fieldInspector(client, c));
+    return { set: { assignee }, details: { assignee } };
   },
   async verify() {
     return { set: { assignee: null }, details: {}, photoPhase: '核实' };
@@ -90,12 +111,13 @@ const effects: Record<string, (c: CaseRow, input: TransitionInput, principal: Pr
     requireOwnDepartment(principal, c);
     return { set: { department_id: null, returned_count: { sql: 'returned_count + 1' } }, details: { department: c.department_id } };
   },
-  async finish(c, input, principal, photos) {
+  async finish(c, input, principal, photos, client) {
     requireOwnDepartment(principal, c);
     if (!photos.length) throw badRequest('photo_required', '处置完成 needs at least one after-photo');
     if (!input.note?.trim()) throw badRequest('note_required', '处置完成 needs a note saying what was done');
-    // The 核查 task goes to the reporter by default (they know the place); the centre may reassign it.
-    return { set: { assignee: input.assignee ?? c.reporter }, details: { assignee: input.assignee ?? c.reporter }, photoPhase: '处置' };
+    // The 核查 task goes to an inspector who knows the place (fieldInspector); the handler may name another.
+    const assignee = input.assignee ?? (await fieldInspector(client, c));
+    return { set: { assignee }, details: { assignee }, photoPhase: '处置' };
   },
   async check_pass() {
     return { set: { assignee: null }, details: {}, photoPhase: '核查' };
@@ -123,11 +145,12 @@ const effects: Record<string, (c: CaseRow, input: TransitionInput, principal: Pr
   async supervise() {
     return { set: { supervised: true }, details: {} };
   },
-  async merge(c, input, _p, _ph, client) {
+  async merge(c, input, principal, _ph, client) {
     if (!input.target) throw badRequest('target_required', 'merging needs the target case (id or code) the duplicate joins');
     const { rows } = await client.query<{ id: string; code: string; closed: boolean }>(
-      `SELECT c.id, c.code, s.closed FROM cases.cases c JOIN cases.states s ON s.code = c.state WHERE (c.id::text = $1 OR c.code = $1) FOR UPDATE OF c`,
-      [input.target],
+      `SELECT c.id, c.code, s.closed FROM cases.cases c JOIN cases.states s ON s.code = c.state
+       WHERE (c.id::text = $1 OR c.code = $1) AND ${scopeCondition(2)} FOR UPDATE OF c`,
+      [input.target, principal.scopes],
     );
     const target = rows[0];
     if (!target) throw badRequest('unknown_target', `no case ${input.target}`);
@@ -168,7 +191,7 @@ export async function transition(
 ): Promise<TransitionResult> {
   return inTransaction(pool, async (client) => {
     const found = await client.query<CaseRow>(
-      `SELECT c.id, c.code, c.state, c.version, c.reporter, c.department_id, c.routed_department, c.extension_request
+      `SELECT c.id, c.code, c.state, c.version, c.reporter, c.source, c.grid_code, c.street_code, c.department_id, c.routed_department, c.extension_request
        FROM cases.cases c WHERE (c.id::text = $1 OR c.code = $1) AND ${scopeCondition(2)} FOR UPDATE`,
       [caseRef, principal.scopes],
     );

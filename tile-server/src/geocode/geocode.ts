@@ -246,3 +246,22 @@ async function addContext(results: GeocodeResult[], layers: FeatureLayers, princ
     });
   });
 }
+
+/**
+ * An address as a caller or an Open311 client gives it, placed only when a place of the gazetteer matches it
+ * exactly (a community, road, POI or grid code): a fuzzy guess is offered to a person to confirm (the desk's
+ * 12345 form), never taken by a machine. Returns the point, or null with the best candidates to name.
+ */
+export async function locateAddress(
+  address: string,
+  layers: FeatureLayers,
+  principal: Principal,
+  run: QueryRunner,
+): Promise<{ point: [number, number]; name: string } | { point: null; candidates: string[] }> {
+  const q = [...address.trim()].slice(0, MAX_QUERY_CHARS).join('');
+  if (!q) return { point: null, candidates: [] };
+  const results = await geocode({ q, near: null, limit: 5 }, layers, principal, run);
+  const exact = results.find((r) => r.match.quality === 'exact');
+  if (exact) return { point: exact.point, name: exact.name };
+  return { point: null, candidates: results.slice(0, 3).map((r) => r.name) };
+}

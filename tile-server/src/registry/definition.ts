@@ -88,7 +88,9 @@ export const layerDefinition = z
     legend: z.array(legendItem).default([]),
     /**
      * How the layer is limited to a user's or key's scope (市县乡三级联动): by a 行政区划 code column (prefix
-     * match) or by area (features intersecting the scope's boundary). Undeclared layers are not scoped.
+     * match) or by area (features intersecting the scope's boundary). Undeclared layers are not scoped. A
+     * function layer may declare a code column only: its function then takes the caller's scopes as a fourth
+     * argument (`scopes text[]`, NULL = not limited) and keeps the features whose column starts with one of them.
      */
     scope: z.union([z.literal('area'), z.object({ column: identifier }).strict()]).optional(),
   })
@@ -98,8 +100,8 @@ export const layerDefinition = z
     const zs = d.simplify.map((s) => s.maxzoom);
     if (zs.some((v, i) => i > 0 && v <= zs[i - 1]!))
       ctx.addIssue({ code: 'custom', path: ['simplify'], message: 'entries must have increasing maxzoom' });
-    if (d.scope && d.source.type !== 'table')
-      ctx.addIssue({ code: 'custom', path: ['scope'], message: 'only table layers can be scoped (a function makes its own SQL)' });
+    if (d.scope === 'area' && d.source.type !== 'table')
+      ctx.addIssue({ code: 'custom', path: ['scope'], message: 'a function layer is scoped by a code column its function filters on, not by area' });
     if (d.access === 'public' && d.allow.length > 0)
       ctx.addIssue({ code: 'custom', path: ['allow'], message: 'allow only applies to restricted layers' });
   });

@@ -1,11 +1,14 @@
+import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type pg from 'pg';
 import type { AppState } from '../app.ts';
 import { requireRight } from '../access/access.ts';
 import { notFound } from '../errors.ts';
+import { readJsonBody } from '../features/body.ts';
 import { evaluation, EVALUATION_COLUMNS, toCsv } from '../cases/evaluation.ts';
 import { PHOTO_SIZES, type PhotoSize } from '../cases/photo-store.ts';
-import { caseSheet, categories, duplicatesOf, listCases, photo, workflow } from '../cases/read.ts';
+import { bulkDispatch, parseBulkDispatch } from '../cases/bulk.ts';
+import { caseSheet, categories, checkListAccess, departments, duplicatesOf, listCases, photo, queueFingerprint, workflow } from '../cases/read.ts';
 import { parseReport, reportCase } from '../cases/report.ts';
 import { readCaseRequest } from '../cases/upload.ts';
 import { parseTransition, transition } from '../cases/workflow.ts';
@@ -65,10 +68,35 @@ export function caseRoutes(router: Router<AppState>, deps: CaseRouteDeps): void 
     ctx.body = result;
   });
 
+  router.get('/api/cases/departments', async (ctx) => {
+    ctx.state.route = 'cases';
+    ctx.body = { departments: await departments(pool, ctx.state.principal) };
+  });
+
+  // 批量派遣: one transition per case, each in its own transaction and audited; the answer has each case's outcome.
+  router.post('/api/cases/dispatch', async (ctx) => {
+    ctx.state.route = 'cases';
+    const results = await bulkDispatch(pool, ctx.state.principal, parseBulkDispatch(await readJsonBody(ctx, 64 * 1024)), ctx.ip);
+    ctx.body = { dispatched: results.filter((r) => r.ok).length, refused: results.filter((r) => !r.ok).length, results };
+  });
+
+  // The queue. Its weak ETag is the scope's fingerprint (read.ts queueFingerprint) with the query and the asker:
+  // the desk polls with If-None-Match and gets 304 until a case in its scope changes or a clock crosses 临期/超期.
   router.get('/api/cases', async (ctx) => {
     ctx.state.route = 'cases';
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { cases: await listCases(pool, ctx.state.principal, ctx.query as Record<string, string>) };
+    ctx.set('Cache-Control', 'private, no-cache');
+    const { principal } = ctx.state;
+    const query = ctx.query as Record<string, string>;
+    checkListAccess(principal, query);
+    const fingerprint = await queueFingerprint(pool, principal);
+    const { key: _key, ...shown } = query;
+    const etag = `W/"${createHash('sha256').update(JSON.stringify([fingerprint, shown, principal.kind, principal.userId, principal.keyId])).digest('base64url').slice(0, 27)}"`;
+    ctx.set('ETag', etag);
+    if (ctx.get('If-None-Match') === etag) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.body = { cases: await listCases(pool, principal, query) };
   });
 
   router.get('/api/cases/:ref', async (ctx) => {

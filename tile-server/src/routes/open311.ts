@@ -3,7 +3,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type pg from 'pg';
 import type { AppState } from '../app.ts';
-import { requireRight } from '../access/access.ts';
+import { requireRight, type Principal } from '../access/access.ts';
 import type { KeyStore } from '../access/keys.ts';
 import { HttpError, notFound } from '../errors.ts';
 import {
@@ -17,6 +17,8 @@ export interface Open311Deps {
   pool: pg.Pool;
   keys: KeyStore;
   photoMaxMB: number;
+  /** Places an address_string (the platform's geocoder, exact matches only); absent: lat/long are required. */
+  locate?: (address: string, principal: Principal) => Promise<{ point: [number, number]; name: string } | { point: null; candidates: string[] }>;
 }
 
 const FORMATS = ['json', 'xml'];
@@ -75,9 +77,21 @@ export function open311Routes(router: Router<AppState>, deps: Open311Deps): void
     const lat = value('lat');
     const long = value('long');
     if ((lat === undefined) !== (long === undefined)) throw new HttpError(400, 'invalid_location', 'give both lat and long');
-    if (lat === undefined && (value('address_string') || value('address_id')))
-      throw new HttpError(400, 'address_not_located', 'address_string and address_id cannot be located by this server yet: give lat and long (WGS84)');
-    if (lat === undefined && !photos.some((p) => p.lon !== null)) throw missing('lat and long (or address_string)');
+    let located: [number, number] | null = null;
+    const address = value('address_string');
+    if (lat === undefined && address && deps.locate) {
+      const found = await deps.locate(address, principal);
+      if (found.point) located = found.point;
+      else if (!photos.some((p) => p.lon !== null))
+        throw new HttpError(
+          400,
+          'address_not_located',
+          `address_string "${address.slice(0, 60)}" matches no place exactly${found.candidates.length ? ` (near matches: ${found.candidates.join(', ')})` : ''}: give lat and long (WGS84), or a place's exact name`,
+        );
+    }
+    if (lat === undefined && !located && value('address_id'))
+      throw new HttpError(400, 'address_not_located', 'address_id is not known to this server: give lat and long (WGS84) or an address_string');
+    if (lat === undefined && !located && !photos.some((p) => p.lon !== null)) throw missing('lat and long (or address_string)');
     const attributes: Record<string, string> = {};
     for (const [k, v] of Object.entries(fields)) {
       const m = /^attribute\[([^\]]+)\](\[\])?$/.exec(k);
@@ -90,7 +104,7 @@ export function open311Routes(router: Router<AppState>, deps: Open311Deps): void
     const input = parseReport({
       client_id: token,
       category: code,
-      ...(lat !== undefined ? { lat: Number(lat), lon: Number(long) } : {}),
+      ...(lat !== undefined ? { lat: Number(lat), lon: Number(long) } : located ? { lon: located[0], lat: located[1] } : {}),
       address: value('address_string')?.slice(0, 256),
       // The spec says no HTML: tags are dropped rather than refused.
       description: description?.replace(/<[^>]*>/g, '').slice(0, 4000),

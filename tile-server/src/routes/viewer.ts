@@ -140,6 +140,18 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
     });
   }
 
+  // The phone page is an installable PWA (map-viewer/public/m/): its service worker (scope /m/; revalidated on
+  // every visit, so an update reaches the phones at once), its web app manifest and icon.
+  const PWA: Record<string, string> = { 'sw.js': '.js', 'manifest.webmanifest': 'application/manifest+json', 'icon.svg': '.svg' };
+  router.get('/m/:file', async (ctx) => {
+    ctx.state.route = 'viewer-asset';
+    const name = ctx.params.file!;
+    const file = Object.hasOwn(PWA, name) ? await files.get(path.join('m', name)) : null;
+    if (!file) throw notFound('not_found', `no file ${name.slice(0, 100)} of the phone page`);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    send(ctx, file, PWA[name]!, 'no-cache');
+  });
+
   router.get('/assets/:file', async (ctx) => {
     ctx.state.route = 'viewer-asset';
     const name = ctx.params.file!;
