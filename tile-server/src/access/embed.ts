@@ -117,10 +117,13 @@ export function embedGuard(opts: { ownOrigin: (ctx: Context) => string }) {
     if (p.kind !== 'embed' || !p.embed) return next();
     const origin = requestOrigin(ctx);
     if (origin !== null && ctx.get('Origin')) {
-      // Let the host page read the answer, refusals included (they name the problem).
+      // Let the host page read the answer, refusals included (they name the problem and when to come back).
       ctx.set('Access-Control-Allow-Origin', origin);
+      ctx.set('Access-Control-Expose-Headers', 'Retry-After, ETag, Content-Crs, Content-Disposition');
       ctx.vary('Origin');
     }
+    // Whatever the answer (the widget page, a refusal), only the key's sites may frame it: browsers enforce it.
+    ctx.set('Content-Security-Policy', `${frameAncestors(p.embed)}`);
     const allowed = origin !== null && (origin === opts.ownOrigin(ctx) || p.embed.origins.some((a) => originMatches(origin, a)));
     if (origin !== null && !allowed)
       throw new HttpError(403, 'origin_not_allowed', `this embed key may not be used from ${origin.slice(0, 200)}`, { origin: origin.slice(0, 200) });
