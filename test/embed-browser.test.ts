@@ -234,3 +234,84 @@ test('over the key’s rate the widget’s requests are answered 429 with Retry-
     await close();
   }
 });
+
+test('the <citybase-map> element on a page with its own strict CSP: several on a page, methods and events, gone cleanly when removed', async (t) => {
+  const { key } = await p.platform.keys.createEmbed('sthj', { origins: [DEPT], layers: ['emb_points', 'emb_secret'] });
+  const c = fixturePoint(1275);
+  // The host's policy allows the platform's script, its API and a blob worker; no inline script or style at all.
+  const csp = `default-src 'none'; script-src ${BASE}; connect-src ${BASE}; img-src ${BASE} data: blob:; worker-src blob: ${BASE}; style-src 'none'`;
+  pages.set('/component.html', {
+    headers: { 'Content-Security-Policy': csp },
+    html: `<!doctype html><html><head><meta charset="utf-8"><script src="${BASE}/embed/citybase-map.js"></script></head><body>
+<citybase-map id="a" embed="${key}" layers="emb_points" center="${c.join(',')}" zoom="13" controls="zoom,legend"></citybase-map>
+<citybase-map id="b" embed="${key}" layers="emb_secret" center="119.05,33.59" zoom="13" lang="en"></citybase-map>
+</body></html>`,
+  });
+  const { page, console, close } = await open(`${DEPT}/component.html`);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => void errors.push(e.message));
+  /** Make element `id`'s map the one the pixel helpers read, once it has drawn. */
+  const use = (id: string) =>
+    page.evaluate(async (i) => {
+      await customElements.whenDefined('citybase-map');
+      const el = document.getElementById(i) as HTMLElement & { map: Promise<import('maplibre-gl').Map> };
+      (window as unknown as { citybase: unknown }).citybase = { map: await el.map };
+    }, id);
+  try {
+    await use('a');
+    t.true(countColour(await mapPixels(page), RED) > 300, 'a draws its stations');
+    t.is(countColour(await mapPixels(page), BLUE), 0);
+    await use('b');
+    const b = await mapPixels(page);
+    t.true(countColour(b, BLUE) > 1000, 'b draws the parcels');
+    t.is(countColour(b, RED), 0);
+    const dom = await page.evaluate(() => ({
+      light: document.querySelectorAll('.maplibregl-map, canvas').length,
+      shadow: ['a', 'b'].map((id) => document.getElementById(id)!.shadowRoot!.querySelectorAll('canvas.maplibregl-canvas').length),
+      legendB: document.getElementById('b')!.shadowRoot!.querySelector('.cb-panel')!.textContent,
+      zoomButton: getComputedStyle(document.getElementById('a')!.shadowRoot!.querySelector('.maplibregl-ctrl-zoom-in')!).width,
+    }));
+    t.deepEqual(dom.light, 0, 'the maps live in the shadow roots');
+    t.deepEqual(dom.shadow, [1, 1]);
+    t.regex(dom.legendB!, /Restricted parcels/);
+    t.is(dom.zoomButton, '29px', 'MapLibre’s CSS applies inside the shadow root');
+
+    // Methods and events.
+    const events = await page.evaluate(async (target) => {
+      const a = document.getElementById('a') as HTMLElement & { flyTo(c: [number, number], z: number): Promise<void> };
+      const moved = new Promise<{ center: [number, number]; zoom: number }>((r) => a.addEventListener('moveend', (e) => r((e as CustomEvent).detail), { once: true }));
+      await a.flyTo(target, 15);
+      return moved;
+    }, c);
+    t.true(Math.abs(events.zoom - 15) < 0.01 && Math.abs(events.center[0] - c[0]) < 1e-6, JSON.stringify(events));
+    await use('a');
+    await mapIdle(page);
+    const clicked = page.evaluate(
+      () => new Promise((r) => document.getElementById('a')!.addEventListener('click', (e) => r({ custom: e instanceof CustomEvent, ...(e as unknown as CustomEvent).detail }), { once: true })),
+    );
+    const box = (await page.locator('#a').boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    const detail = (await clicked) as { custom: boolean; type: string; features: Array<{ properties: { name: string } }> };
+    t.true(detail.custom, 'the element’s click is the map’s, with the features (the pointer’s own stays inside)');
+    t.is(detail.type, 'click');
+    t.is(detail.features[0]?.properties.name, 'P1275');
+
+    // Removed: its map goes (WebGL context, DOM); put back: a new one.
+    const after = await page.evaluate(async () => {
+      const b = document.getElementById('b')!;
+      const map = await (b as unknown as { map: Promise<import('maplibre-gl').Map> }).map;
+      const gl = map.painter.context.gl;
+      b.remove();
+      await new Promise((r) => setTimeout(r, 0));
+      const removed = { children: b.shadowRoot!.childElementCount, lost: gl.isContextLost() };
+      document.body.append(b);
+      const again = await (b as unknown as { map: Promise<import('maplibre-gl').Map> }).map;
+      return { removed, fresh: again !== map };
+    });
+    t.deepEqual(after, { removed: { children: 0, lost: true }, fresh: true });
+    t.deepEqual(errors, []);
+    t.deepEqual(console.filter((m) => /Content Security Policy|Refused/.test(m)), [], 'nothing broke the host page’s policy');
+  } finally {
+    await close();
+  }
+});

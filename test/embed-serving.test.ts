@@ -95,7 +95,7 @@ test('the element’s loader and the widget assets may be loaded from any site (
   t.regex(loader.headers['content-type']!, /javascript/);
   t.is(loader.headers['access-control-allow-origin'], '*');
   t.is(loader.headers['cache-control'], 'no-cache');
-  const [, chunk, worker] = /import\("\.\/(assets\/[^"]+)"\)\.then\(function \(m\) \{ m\.define\("([^"]+)"\)/.exec(loader.text)!;
+  const [, chunk, worker] = /import\("http:\/\/127\.0\.0\.1:\d+\/embed\/(assets\/[^"]+)"\)\.then\(function \(m\) \{ m\.define\("([^"]+)"\)/.exec(loader.text)!;
   const asset = await http().get(`/embed/${chunk}`).set('Origin', SITE);
   t.is(asset.status, 200);
   t.is(asset.headers['access-control-allow-origin'], '*');

@@ -29,6 +29,8 @@ class CityBaseMap extends HTMLElement {
     shadow.adoptedStyleSheets = sheets;
     const container = document.createElement('div');
     container.className = 'cb-root';
+    // The element's `click` is the map's (a CustomEvent with the features): the pointer's own stays inside.
+    container.addEventListener('click', (e) => e.stopPropagation());
     shadow.replaceChildren(container);
     const options = parseOptions((n) => this.getAttribute(n), root, true);
     this.widget = createWidget(maplibre, container, { ...options, key: this.getAttribute('embed') ?? '' }, (e) =>
@@ -40,7 +42,12 @@ class CityBaseMap extends HTMLElement {
   disconnectedCallback(): void {
     const w = this.widget;
     this.widget = null;
-    void w?.then((x) => x.destroy()).catch(() => {});
+    void w
+      ?.then((x) => x.destroy())
+      .catch(() => {})
+      .finally(() => {
+        if (!this.widget) this.shadowRoot?.replaceChildren();
+      });
   }
 
   /** The MapLibre map, once ready. */

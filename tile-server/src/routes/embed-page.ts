@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { frameAncestors } from '../access/embed.ts';
 import type { AppState } from '../app.ts';
 import { HttpError, badRequest, notFound } from '../errors.ts';
+import { baseUrl } from './tilejson.ts';
 import { send, type StaticFiles } from './viewer.ts';
 
 const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -18,7 +19,7 @@ const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;
  * its `<meta name="citybase-embed">` carries those origins for the postMessage checks. The origin and rate of the
  * request itself were checked by the embed guard (access/embed.ts) before this route runs.
  */
-export function embedPageRoutes(router: Router<AppState>, opts: { files: StaticFiles; csp: string }): void {
+export function embedPageRoutes(router: Router<AppState>, opts: { files: StaticFiles; csp: string; publicUrl: string | undefined }): void {
   // The route matches /embed and /embed/: the page's relative URLs (its assets, the API) need the slash.
   router.get('/embed', async (ctx) => {
     ctx.state.route = 'embed';
@@ -45,8 +46,8 @@ export function embedPageRoutes(router: Router<AppState>, opts: { files: StaticF
     const element = entries['src/embed/element.ts']?.file;
     const worker = entries['src/map/worker.ts']?.file;
     if (!element || !worker) throw new HttpError(503, 'viewer_not_built', 'the pages are not built: run `npm run build`');
-    // A classic or a module script alike: import() resolves against this script's URL.
-    ctx.body = `/* CityBase <citybase-map> element (README "Embedding maps") */\nimport(${JSON.stringify(`./${path.relative('embed', element)}`)}).then(function (m) { m.define(${JSON.stringify(path.basename(worker))}); });\n`;
+    // Absolute: a classic script from another site (no crossorigin attribute) resolves import() against about:blank.
+    ctx.body = `/* CityBase <citybase-map> element (README "Embedding maps") */\nimport(${JSON.stringify(`${baseUrl(ctx, opts.publicUrl)}/${element}`)}).then(function (m) { m.define(${JSON.stringify(path.basename(worker))}); });\n`;
     ctx.type = 'application/javascript; charset=utf-8';
     ctx.set('Cache-Control', 'no-cache');
     ctx.set('Access-Control-Allow-Origin', '*');

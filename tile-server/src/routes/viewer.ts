@@ -141,7 +141,7 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
   }
 
   // The map widgets for departments' sites (/embed/, /embed/citybase-map.js).
-  embedPageRoutes(router, { files, csp });
+  embedPageRoutes(router, { files, csp, publicUrl: opts.publicUrl });
 
   router.get('/assets/:file', async (ctx) => {
     ctx.state.route = 'viewer-asset';
