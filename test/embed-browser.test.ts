@@ -6,6 +6,7 @@ import type { Browser, Frame, Page } from 'playwright-core';
 import { countColour, ensureViewerBuilt, launchChromium, listen, mapIdle, mapPixels } from './helpers/browser.ts';
 import { fixturesDir, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { tileOf } from './helpers/mvt.ts';
+import { signIn } from './helpers/identity.ts';
 
 /**
  * The map widget in a department's page, with real origins: Chromium maps gis.huaian.test (the platform),
@@ -311,6 +312,50 @@ test('the <citybase-map> element on a page with its own strict CSP: several on a
     t.deepEqual(after, { removed: { children: 0, lost: true }, fresh: true });
     t.deepEqual(errors, []);
     t.deepEqual(console.filter((m) => /Content Security Policy|Refused/.test(m)), [], 'nothing broke the host page’s policy');
+  } finally {
+    await close();
+  }
+});
+
+test('the builder in the admin page: an editor makes a key for the department’s site, previews the widget and copies the snippets', async (t) => {
+  await signIn(p, 'sthj.builder', { roles: ['editor'], department: 'sthj' });
+  const { page, close } = await open(`${BASE}/login`);
+  try {
+    const signedIn = await page.evaluate(async () => (await fetch('api/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ login: 'sthj.builder', password: 'Huaian-2026-Map' }) })).status);
+    t.is(signedIn, 200);
+    await page.goto(`${BASE}/admin`);
+    await page.getByRole('tab', { name: '地图嵌入' }).click();
+    await page.fill('#embed-origins', `${DEPT}\nhttps://*.huaian.gov.cn`);
+    await page.check('#embed-layers input[value=emb_points]');
+    await page.click('#embed-create');
+    const key = (await page.locator('#embed-new-key').innerText()).trim();
+    t.regex(key, /^cb_/);
+    t.regex(await page.locator('#embed-keys').innerText(), /https:\/\/\*\.huaian\.gov\.cn/);
+    // The builder has the new key and its layers; the preview is the real widget.
+    await page.fill('#b-center', fixturePoint(1275).join(','));
+    await page.fill('#b-zoom', '13');
+    await page.check('#b-controls input[value=layers]');
+    await page.selectOption('#b-lang', 'en');
+    const frame = (await (await page.waitForSelector('#b-preview')).contentFrame())!;
+    await frame.waitForURL(/lang=en/);
+    await mapIdle(asPage(frame));
+    t.true(countColour(await mapPixels(asPage(frame)), RED) > 100, 'the preview draws');
+    t.regex(await frame.locator('.cb-panel').innerText(), /Test stations/);
+    const iframe = await page.inputValue('#b-iframe');
+    t.true(iframe.startsWith(`<iframe src="${BASE}/embed/?key=${key}&amp;layers=emb_points&amp;center=`), iframe);
+    t.regex(iframe, /controls=zoom%2Cscale%2Clegend%2Clayers%2Cidentify&amp;lang=en/);
+    const element = await page.inputValue('#b-element');
+    t.true(element.startsWith(`<script src="${BASE}/embed/citybase-map.js"></script>`));
+    t.regex(element, new RegExp(`<citybase-map embed="${key}" layers="emb_points"`));
+    // The snippet works on the department's site.
+    pages.set('/from-builder.html', { html: `<!doctype html><html><body>${iframe.replace('<iframe ', '<iframe id="w" ')}</body></html>` });
+    const site = await open(`${DEPT}/from-builder.html`);
+    try {
+      const w = await widget(site.page);
+      t.true(countColour(await mapPixels(asPage(w)), RED) > 100);
+    } finally {
+      await site.close();
+    }
   } finally {
     await close();
   }
