@@ -11,6 +11,7 @@ import { createLogger } from '../tile-server/src/log.ts';
 /**
  * Embed keys (README "Embedding maps"): bound to a department, its origins, its layers and a rate per client
  * address, read-only by construction, checked in one place (access/embed.ts) on every request that carries one.
+ * Serial: the sign-ins and command-line runs are CPU-heavy, and the tests share one platform's pool.
  */
 
 const SITE = 'https://sthjj.huaian.gov.cn';
@@ -30,7 +31,7 @@ async function embedKey(department: string, layers: string[], o: { origins?: str
   return p.platform.keys.createEmbed(department, { origins: o.origins ?? [SITE, 'https://*.example.gov.cn'], layers, ratePerMinute: o.ratePerMinute, expiresAt: o.expiresAt });
 }
 
-test('allowed origins: exact origins and *.domain patterns, normalised; paths and bare wildcards refused', (t) => {
+test.serial('allowed origins: exact origins and *.domain patterns, normalised; paths and bare wildcards refused', (t) => {
   t.is(parseAllowedOrigin('https://SthJJ.huaian.gov.cn/'), 'https://sthjj.huaian.gov.cn');
   t.is(parseAllowedOrigin('*.example.gov.cn'), 'https://*.example.gov.cn');
   t.is(parseAllowedOrigin('http://*.example.gov.cn:8080'), 'http://*.example.gov.cn:8080');
@@ -45,7 +46,7 @@ test('allowed origins: exact origins and *.domain patterns, normalised; paths an
   t.false(originMatches('https://a.example.gov.cn.evil.com', 'https://*.example.gov.cn'));
 });
 
-test('from an allowed origin an embed key gets tiles, TileJSON, style, catalog, items and identify of its layers', async (t) => {
+test.serial('from an allowed origin an embed key gets tiles, TileJSON, style, catalog, items and identify of its layers', async (t) => {
   const { key } = await embedKey('cgj', ['fx_points']);
   for (const origin of [SITE, 'https://www.example.gov.cn']) {
     const res = await http().get(tile('fx_points', key)).set('Origin', origin).buffer(true).parse(binary);
@@ -73,7 +74,7 @@ test('from an allowed origin an embed key gets tiles, TileJSON, style, catalog, 
   t.is((await http().get(`/collections/fx_buildings/items?key=${key}`).set(headers)).status, 404);
 });
 
-test('from another origin every request with the key is 403 naming that origin', async (t) => {
+test.serial('from another origin every request with the key is 403 naming that origin', async (t) => {
   const { key } = await embedKey('cgj', ['fx_points', 'fx_roads']);
   const urls = [tile('fx_points', key), `/tiles/fx_points.json?key=${key}`, `/styles/default.json?key=${key}`, `/layers?key=${key}`, `/collections/fx_points/items?key=${key}`, `/identify?lon=119.05&lat=33.6&zoom=14&layers=fx_points&key=${key}`];
   for (const url of urls) {
@@ -92,14 +93,14 @@ test('from another origin every request with the key is 403 naming that origin',
   t.is(denied.rows[0].actor_kind, 'embed');
 });
 
-test('without Origin or Referer only public layers are served', async (t) => {
+test.serial('without Origin or Referer only public layers are served', async (t) => {
   const { key } = await embedKey('cgj', ['fx_points', 'fx_roads']);
   t.is((await http().get(tile('fx_points', key))).status, 200, 'public');
   t.is((await http().get(tile('fx_roads', key))).status, 404, 'internal: refused');
   t.is((await http().get(tile('fx_roads', key)).set('Origin', SITE)).status, 200, 'internal from the site');
 });
 
-test('a restricted layer is shown only by its departments’ keys, and never to another department’s key', async (t) => {
+test.serial('a restricted layer is shown only by its departments’ keys, and never to another department’s key', async (t) => {
   // fx_secret belongs to rfb and is allowed to sthj.
   const editor = await signIn(p, 'cgj.editor', { roles: ['editor'], department: 'cgj' });
   const refused = await editor.agent.post('/api/admin/embed-keys').set('X-CSRF-Token', editor.csrf).send({ origins: [SITE], layers: ['fx_points', 'fx_secret'] });
@@ -118,7 +119,7 @@ test('a restricted layer is shown only by its departments’ keys, and never to 
   t.is((await http().get(tile('fx_secret', cgj.key)).set('Origin', SITE)).status, 404);
 });
 
-test('embed keys are read-only by construction: no import, case action or administration', async (t) => {
+test.serial('embed keys are read-only by construction: no import, case action or administration', async (t) => {
   const { key } = await embedKey('cgj', ['fx_points']);
   const h = { Authorization: `Bearer ${key}`, Origin: SITE };
   t.is((await http().get('/api/admin/embed-keys').set(h)).status, 403);
@@ -131,7 +132,7 @@ test('embed keys are read-only by construction: no import, case action or admini
   await t.throwsAsync(() => p.sql.query(`UPDATE citybase.api_keys SET rights = '{layer:read,layer:import}' WHERE kind = 'embed'`), { message: /api_keys_embed_bound/ });
 });
 
-test('over its rate per client address a key is answered 429 with Retry-After', async (t) => {
+test.serial('over its rate per client address a key is answered 429 with Retry-After', async (t) => {
   const { key } = await embedKey('cgj', ['fx_points'], { ratePerMinute: 3 });
   for (let i = 0; i < 3; i++) t.is((await http().get(`/tiles/fx_points.json?key=${key}`).set('Origin', SITE)).status, 200);
   const over = await http().get(`/tiles/fx_points.json?key=${key}`).set('Origin', SITE);
@@ -142,7 +143,7 @@ test('over its rate per client address a key is answered 429 with Retry-After', 
   t.is((await http().get(`/tiles/fx_points.json?key=${other.key}`).set('Origin', SITE)).status, 200, 'another key has its own bucket');
 });
 
-test('an expired or revoked embed key is refused', async (t) => {
+test.serial('an expired or revoked embed key is refused', async (t) => {
   const { id, key } = await embedKey('cgj', ['fx_points'], { expiresAt: new Date(Date.now() + 60_000) });
   t.is((await http().get(`/layers?key=${key}`).set('Origin', SITE)).status, 200);
   await p.sql.query(`UPDATE citybase.api_keys SET expires_at = now() - interval '1 s' WHERE id = $1`, [id]);
@@ -153,7 +154,7 @@ test('an expired or revoked embed key is refused', async (t) => {
   t.is((await http().get(`/layers?key=${other.key}`).set('Origin', SITE)).status, 401);
 });
 
-test('the admin API: a department’s editors manage its embed keys (embed:manage), audited, never another department’s', async (t) => {
+test.serial('the admin API: a department’s editors manage its embed keys (embed:manage), audited, never another department’s', async (t) => {
   const editor = await signIn(p, 'sthj.editor', { roles: ['editor'], department: 'sthj' });
   const viewer = await signIn(p, 'sthj.viewer', { roles: ['viewer'], department: 'sthj' });
   const post = (who: typeof editor, body: object) => who.agent.post('/api/admin/embed-keys').set('X-CSRF-Token', who.csrf).send(body);
@@ -188,7 +189,7 @@ test('the admin API: a department’s editors manage its embed keys (embed:manag
   t.false(JSON.stringify(records.rows).includes(created.body.key), 'the audit trail never holds the key');
 });
 
-test('npm run key -- embed: create prints the key on its last line (--origin repeats), list and revoke', async (t) => {
+test.serial('npm run key -- embed: create prints the key on its last line (--origin repeats), list and revoke', async (t) => {
   const run = promisify(execFile);
   const env = { ...process.env, DATABASE_URL: p.url, LOG_LEVEL: 'silent', LAYERS_DIR: 'test/fixtures/layers' };
   const cli = (...args: string[]) => run('node', ['--import', 'tsx', 'tile-server/src/cli/key.ts', 'embed', ...args], { cwd: root, env });
@@ -212,7 +213,7 @@ test('npm run key -- embed: create prints the key on its last line (--origin rep
   t.deepEqual(audited.rows.map((r) => r.action), ['embed_key.create', 'embed_key.revoke']);
 });
 
-test('embed keys never reach the logs, even at debug level', async (t) => {
+test.serial('embed keys never reach the logs, even at debug level', async (t) => {
   const lines: string[] = [];
   const log = createLogger('debug', { write: (s: string) => void lines.push(s) });
   const own = await startTestPlatform({ LOG_LEVEL: 'debug' }, { log });
