@@ -53,6 +53,8 @@ test.serial('from an allowed origin an embed key gets tiles, TileJSON, style, ca
     t.is(res.status, 200, origin);
     t.true(decodeTile(res.body as Buffer, T.z, T.x, T.y).fx_points!.length > 0);
     t.is(res.headers['access-control-allow-origin'], origin, 'the host page may read it');
+    t.regex(res.headers.vary!, /Origin/);
+    t.notRegex(res.headers['cache-control'] ?? '', /public/, 'no shared cache keeps an answer that depends on the site');
   }
   const headers = { Origin: SITE };
   t.is((await http().get(`/tiles/fx_points.json?key=${key}`).set(headers)).status, 200);

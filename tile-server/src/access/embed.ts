@@ -132,5 +132,9 @@ export function embedGuard(opts: { ownOrigin: (ctx: Context) => string }) {
     if (wait) throw Object.assign(new HttpError(429, 'too_many_requests', `this embed key allows ${p.embed.ratePerMinute} requests a minute per address: try again in ${wait} s`), { retryAfterS: wait });
     ctx.state.principal = Object.freeze({ ...p, embed: Object.freeze({ ...p.embed, origin }) });
     await next();
+    // The answer depends on the origin: a shared cache must not hand it to a request from another site.
+    ctx.vary('Origin');
+    const cc = ctx.response.get('Cache-Control');
+    if (/\bpublic\b/.test(cc)) ctx.set('Cache-Control', cc.replace(/\bpublic\b/, 'private'));
   };
 }
