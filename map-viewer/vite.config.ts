@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { defineConfig, type Plugin } from 'vite';
+import { build, defineConfig, type Plugin } from 'vite';
 
 /**
  * The map viewer's build (`npm run build` → map-viewer/dist, served by tile-server/src/routes/viewer.ts).
@@ -13,20 +13,20 @@ import { defineConfig, type Plugin } from 'vite';
  * MapLibre) and is what keeps the viewer under its 450 KB budget; bench:viewer prints the sizes.
  */
 const here = path.dirname(fileURLToPath(import.meta.url));
-const maplibreSrc = path.resolve(here, '../node_modules/maplibre-gl/src');
-const WORKER_ENTRY = 'maplibre-worker';
+export const maplibreSrc = path.resolve(here, '../node_modules/maplibre-gl/src');
+export const WORKER_ENTRY = 'maplibre-worker';
 
 /**
  * MapLibre's sources assume TypeScript's `useDefineForClassFields: false` (their tsconfig is not shipped):
  * a field declared without initializer must not reset what the base constructor assigned.
  */
-const maplibreClassFields = {
+export const maplibreClassFields = {
   typescript: { removeClassFieldsWithoutInitializer: true },
   assumptions: { setPublicClassFields: true },
 };
 
 /** The worker chunk's hashed name goes into index.html, so every asset can be cached forever. */
-function workerUrlInHtml(): Plugin {
+export function workerUrlInHtml(): Plugin {
   return {
     name: 'citybase-worker-url',
     apply: 'build',
@@ -67,13 +67,32 @@ function precompress(): Plugin {
   };
 }
 
+/**
+ * The map widgets for departments' sites (the /embed/ page and the <citybase-map> element) are a second build
+ * (vite.embed.config.ts, into dist/embed/): a lighter MapLibre of their own, and nothing added to these pages.
+ * It runs before the files are compressed, so precompress() covers it too.
+ */
+function embedBuild(): Plugin {
+  return {
+    name: 'citybase-embed-build',
+    apply: 'build',
+    closeBundle: {
+      order: 'pre',
+      sequential: true,
+      async handler() {
+        await build({ configFile: path.join(here, 'vite.embed.config.ts'), logLevel: 'warn' });
+      },
+    },
+  };
+}
+
 export default defineConfig({
   root: here,
   // Relative URLs: the viewer works behind a reverse proxy under any path prefix.
   base: './',
   resolve: { alias: { 'maplibre-gl-src': maplibreSrc } },
   oxc: maplibreClassFields,
-  plugins: [workerUrlInHtml(), precompress()],
+  plugins: [workerUrlInHtml(), embedBuild(), precompress()],
   build: {
     outDir: path.join(here, 'dist'),
     emptyOutDir: true,

@@ -80,8 +80,11 @@ export async function ensureViewerBuilt(log: (msg: string) => void = console.err
   });
 }
 
-/** Headless Chromium with WebGL through SwiftShader (no GPU here), and nothing that phones home. */
-export function launchChromium(): Promise<Browser> {
+/**
+ * Headless Chromium with WebGL through SwiftShader (no GPU here), and nothing that phones home. `extraArgs`: e.g.
+ * `--host-resolver-rules=MAP dept.example.gov.cn 127.0.0.1` to give local servers real host names (origins).
+ */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -95,6 +98,7 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
       '--disable-default-apps',
       '--disable-features=Translate,OptimizationHints,MediaRouter',
+      ...extraArgs,
     ],
   });
 }

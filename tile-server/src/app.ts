@@ -6,7 +6,8 @@ import type { Logger } from 'pino';
 import type { Principal } from './access/access.ts';
 import type { KeyStore } from './access/keys.ts';
 import type { Identity } from './auth/identity.ts';
-import { deniedAuditor, principalMiddleware } from './auth/middleware.ts';
+import { embedGuard } from './access/embed.ts';
+import { deniedAuditor, ownOrigin, principalMiddleware } from './auth/middleware.ts';
 import type { Config } from './config.ts';
 import { createQueryRunner } from './db/query.ts';
 import { compression } from './compression.ts';
@@ -15,6 +16,7 @@ import { FeatureLayers } from './features/layers.ts';
 import type { Metrics } from './metrics.ts';
 import type { LayerRegistry } from './registry/registry.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { embedKeyRoutes } from './routes/embeds.ts';
 import { analysesRoutes } from './routes/analyses.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -118,6 +120,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(operatorToken(config.METRICS_TOKEN));
   // Route → principal → access check: every request knows who asks before any route runs.
   app.use(principalMiddleware({ keys: deps.keys, sessions: deps.identity.sessions, run: direct, log, publicUrl: config.PUBLIC_URL }));
+  // Requests with an embed key: their origin and rate, in one place (access/embed.ts).
+  app.use(embedGuard({ ownOrigin: (ctx) => ownOrigin(ctx, config.PUBLIC_URL) }));
   app.use(limits.byKey);
 
   const router = new Router<AppState>();
@@ -141,6 +145,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   if (deps.imports) importRoutes(router, deps.imports, config.IMPORT_MAX_MB, deps.pool, direct);
   sessionRoutes(router, deps.identity);
   adminRoutes(router, deps.identity);
+  embedKeyRoutes(router, { identity: deps.identity, registry: deps.registry });
   auditRoutes(router, direct);
   caseRoutes(router, { pool: deps.pool, photoMaxMB: config.PHOTO_MAX_MB });
   open311Routes(router, { pool: deps.pool, keys: deps.keys, photoMaxMB: config.PHOTO_MAX_MB, locate: (address, principal) => locateAddress(address, features, principal, run) });

@@ -2,6 +2,7 @@ import './pages.css';
 import { h, fill } from '../ui/dom.ts';
 import { call, currentSession, signOut, type Session } from '../session.ts';
 import { toggleLang, w } from './words.ts';
+import { embedTab, embedTabLabel } from './embed-builder.ts';
 
 /**
  * The admin page (/admin): users, sessions, API keys and departments for the administrator (user:manage) and the
@@ -276,6 +277,7 @@ async function start(): Promise<void> {
   const admin = session.rights.includes('user:manage') || session.rights.includes('session:manage');
   if (admin) available.push([w.users, () => usersTab(session)], [w.sessions, sessionsTab]);
   if (session.rights.includes('user:manage')) available.push([w.keys, keysTab], [w.departments, departmentsTab]);
+  if (session.rights.includes('embed:manage')) available.push([embedTabLabel, async () => void (await embedTab(main))]);
   if (session.rights.includes('audit:read')) available.push([w.audit, auditTab]);
   if (available.length === 0) {
     fill(main, h('p', { class: 'error', id: 'no-right' }, w.noRight));

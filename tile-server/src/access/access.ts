@@ -1,6 +1,7 @@
 import type { LayerMeta } from '../sources/source.ts';
 import { HttpError } from '../errors.ts';
 import type { Right } from './rights.ts';
+import { embedMayShow, type EmbedGrant } from './embed.ts';
 
 /**
  * Who is asking: nobody (anonymous), a machine through an API key, a person through a session, or a web site
@@ -23,6 +24,8 @@ export interface Principal {
   readonly scopes: readonly string[] | null;
   /** The session (users only), for revocation and CSRF. */
   readonly sessionId: string | null;
+  /** Embed keys only: the origins, layers and rate they are bound to (access/embed.ts). */
+  readonly embed?: EmbedGrant;
 }
 
 export const anonymous: Principal = Object.freeze({
@@ -69,9 +72,11 @@ export function requireRight(principal: Principal, right: Right): void {
 /**
  * The one layer check, used by tiles, TileJSON, the catalog, the features API and analyses. public: everyone;
  * internal: any department (a key, a user or an embed key of one); restricted: the owner and the departments
- * it allows. A layer the caller may not see is answered like an unknown one, so its existence does not leak.
+ * it allows; an embed key besides only the layers it lists. A layer the caller may not see is answered like an unknown one, so its existence does not leak.
  */
-export function canSee(principal: Principal, layer: Pick<LayerMeta, 'access' | 'owner' | 'allow'>): boolean {
+export function canSee(principal: Principal, layer: Pick<LayerMeta, 'access' | 'owner' | 'allow'> & Partial<Pick<LayerMeta, 'id' | 'theme'>>): boolean {
+  // An embed key shows only its own layers (and the public base map), from an origin it is bound to.
+  if (principal.kind === 'embed' && (!principal.embed || !embedMayShow(principal.embed, layer))) return false;
   switch (layer.access) {
     case 'public':
       return true;

@@ -3,7 +3,45 @@ import { LRUCache } from 'lru-cache';
 import type { QueryRunner } from '../db/query.ts';
 import { HttpError } from '../errors.ts';
 import { anonymous, normaliseScopes, type Principal } from './access.ts';
-import { keyRights, normaliseRights } from './rights.ts';
+import { DEFAULT_EMBED_RATE, parseAllowedOrigin } from './embed.ts';
+import { embedRights, keyRights, normaliseRights } from './rights.ts';
+
+/** An embed key as listed (never the key itself: only its hash is kept). */
+export type EmbedKeyInfo = {
+  id: number;
+  department: string;
+  label: string;
+  origins: string[];
+  layers: string[];
+  scopes: string[];
+  ratePerMinute: number;
+  createdAt: Date;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+};
+
+export interface EmbedKeyOptions {
+  label?: string;
+  /** Allowed origins (exact or https://*.domain patterns): at least one. */
+  origins: readonly string[];
+  /** Layer ids, already checked against what the department may show (embed.ts checkEmbedLayers). */
+  layers: readonly string[];
+  scopes?: readonly string[] | undefined;
+  expiresAt?: Date | null | undefined;
+  ratePerMinute?: number | undefined;
+}
+
+type KeyRow = {
+  id: number;
+  department_id: string;
+  kind: 'api' | 'embed';
+  rights: string[];
+  scopes: string[];
+  origins: string[];
+  layers: string[];
+  rate_per_minute: number;
+  expires_at: Date | null;
+};
 
 const KEY_PATTERN = /^cb_[A-Za-z0-9_-]{43}$/;
 
@@ -51,13 +89,14 @@ export class KeyStore {
     if (found !== undefined && !(await this.caughtUp())) found = undefined;
     else if (found !== undefined) found = this.cache.get(hash);
     if (found === undefined) {
-      const rows = await this.run.query<{ id: number; department_id: string; rights: string[]; scopes: string[]; expires_at: Date | null }>(
-        `SELECT id, department_id, rights, scopes, expires_at FROM citybase.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      const rows = await this.run.query<KeyRow>(
+        `SELECT id, department_id, kind, rights, scopes, origins, layers, rate_per_minute, expires_at
+           FROM citybase.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
         [hash],
       );
       const r = rows[0];
       found = r
-        ? { principal: keyPrincipal(r), expires: r.expires_at?.getTime() ?? Infinity }
+        ? { principal: r.kind === 'embed' ? embedPrincipal(r) : keyPrincipal(r), expires: r.expires_at?.getTime() ?? Infinity }
         : 'invalid';
       this.cache.set(hash, found);
     }
@@ -88,11 +127,70 @@ export class KeyStore {
     return { id: rows[0]!.id, key };
   }
 
-  async revoke(id: number): Promise<boolean> {
-    const rows = await this.run.query(`UPDATE citybase.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id`, [id]);
+  async revoke(id: number, kind?: 'api' | 'embed'): Promise<boolean> {
+    const rows = await this.run.query(
+      `UPDATE citybase.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR kind = $2) RETURNING id`,
+      [id, kind ?? null],
+    );
     this.cache.clear();
     return rows.length > 0;
   }
+
+  /** Create an embed key (read-only by construction: its only right is layer:read) and return it once. */
+  async createEmbed(department: string, o: EmbedKeyOptions): Promise<{ id: number; key: string }> {
+    const origins = [...new Set(o.origins.map(parseAllowedOrigin))];
+    if (origins.length === 0) throw new HttpError(400, 'invalid_origin', 'name at least one origin the widget may be shown on');
+    if (o.layers.length === 0) throw new HttpError(400, 'invalid_layers', 'name at least one layer the widget may show');
+    const rate = o.ratePerMinute ?? DEFAULT_EMBED_RATE;
+    if (!Number.isInteger(rate) || rate < 1 || rate > 1_000_000) throw new HttpError(400, 'invalid_rate', 'the rate is a whole number of requests a minute, 1 to 1000000');
+    const key = newKey();
+    const rows = await this.run.query<{ id: number }>(
+      `INSERT INTO citybase.api_keys (department_id, key_hash, label, kind, rights, scopes, origins, layers, rate_per_minute, expires_at)
+       VALUES ($1, $2, $3, 'embed', $4, $5, $6, $7, $8, $9) RETURNING id`,
+      [department, hashKey(key), o.label ?? '', embedRights, o.scopes ?? ['320800'], origins, [...o.layers], rate, o.expiresAt ?? null],
+    );
+    this.cache.clear();
+    return { id: rows[0]!.id, key };
+  }
+
+  /** Embed keys, of one department or all (department null), newest last. */
+  async listEmbed(department: string | null): Promise<EmbedKeyInfo[]> {
+    return this.run.query<EmbedKeyInfo>(
+      `SELECT id, department_id AS department, label, origins, layers, scopes, rate_per_minute AS "ratePerMinute",
+              created_at AS "createdAt", expires_at AS "expiresAt", revoked_at AS "revokedAt"
+         FROM citybase.api_keys
+        WHERE kind = 'embed' AND ($1::text IS NULL OR department_id = $1)
+        ORDER BY id`,
+      [department],
+    );
+  }
+
+  /** Revoke an embed key (of the department, when given); false when there is no such open key. */
+  async revokeEmbed(id: number, department: string | null): Promise<boolean> {
+    const rows = await this.run.query(
+      `UPDATE citybase.api_keys SET revoked_at = now()
+        WHERE id = $1 AND kind = 'embed' AND revoked_at IS NULL AND ($2::text IS NULL OR department_id = $2) RETURNING id`,
+      [id, department],
+    );
+    this.cache.clear();
+    return rows.length > 0;
+  }
+}
+
+/** An embed key's principal: its department, layer:read only, and the grant the embed guard checks. */
+function embedPrincipal(r: KeyRow): Principal {
+  return Object.freeze({
+    kind: 'embed' as const,
+    department: r.department_id,
+    keyId: r.id,
+    userId: null,
+    login: null,
+    roles: [],
+    rights: [...embedRights],
+    scopes: normaliseScopes(r.scopes),
+    sessionId: null,
+    embed: Object.freeze({ origins: r.origins, layers: r.layers, ratePerMinute: r.rate_per_minute, origin: null }),
+  });
 }
 
 function keyPrincipal(r: { id: number; department_id: string; rights: string[]; scopes: string[] }): Principal {

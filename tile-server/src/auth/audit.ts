@@ -28,7 +28,7 @@ export function actorOf(principal: Principal, sourceAddr: string): AuditActor {
     kind: principal.kind,
     id: principal.userId ?? principal.keyId,
     name: principal.login ?? (principal.keyId !== null ? `key:${principal.keyId}` : ''),
-    role: principal.roles.join(',') || (principal.kind === 'key' ? `${principal.department ?? ''} key` : ''),
+    role: principal.roles.join(',') || (principal.kind === 'key' ? `${principal.department ?? ''} key` : principal.kind === 'embed' ? `${principal.department ?? ''} embed key` : ''),
     sourceAddr,
   };
 }

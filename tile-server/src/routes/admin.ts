@@ -162,7 +162,7 @@ export function adminRoutes(router: Router<AppState>, id: Identity): void {
   router.get('/api/admin/keys', async (ctx) => {
     manageUsers(ctx);
     ctx.body = await id.run.query(
-      `SELECT id, department_id AS department, label, rights, scopes, created_at, expires_at, revoked_at FROM citybase.api_keys ORDER BY id`,
+      `SELECT id, department_id AS department, label, rights, scopes, created_at, expires_at, revoked_at FROM citybase.api_keys WHERE kind = 'api' ORDER BY id`,
     );
   });
 
@@ -189,7 +189,7 @@ export function adminRoutes(router: Router<AppState>, id: Identity): void {
   router.delete('/api/admin/keys/:id', async (ctx) => {
     manageUsers(ctx);
     const keyId = idParam(ctx);
-    if (!(await id.keys.revoke(keyId))) throw notFound('unknown_key', `no open key ${keyId}`);
+    if (!(await id.keys.revoke(keyId, 'api'))) throw notFound('unknown_key', `no open key ${keyId}`);
     await done(ctx, 'key.revoke', `key:${keyId}`);
     ctx.status = 204;
   });

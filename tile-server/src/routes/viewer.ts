@@ -6,6 +6,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AppState } from '../app.ts';
 import { HttpError, notFound } from '../errors.ts';
+import { embedPageRoutes } from './embed-page.ts';
 
 /**
  * The map viewer: the files `npm run build` writes to map-viewer/dist. Assets have content hashes in their
@@ -33,7 +34,7 @@ interface Cached {
 }
 
 /** Files read once per build (keyed by modification time), with their compressed forms and ETags. */
-class StaticFiles {
+export class StaticFiles {
   private readonly cache = new Map<string, Cached>();
   constructor(private readonly dir: string) {}
 
@@ -59,7 +60,7 @@ class StaticFiles {
   }
 }
 
-function send(ctx: Context, file: Cached, type: string, cacheControl: string): void {
+export function send(ctx: Context, file: Cached, type: string, cacheControl: string): void {
   const accepted = file.encoded.size ? ctx.acceptsEncodings(...file.encoded.keys(), 'identity') : 'identity';
   const rep = (typeof accepted === 'string' && file.encoded.get(accepted)) || file.identity;
   if (rep !== file.identity) ctx.set('Content-Encoding', accepted as string);
@@ -80,7 +81,7 @@ function send(ctx: Context, file: Cached, type: string, cacheControl: string): v
  * The page may load nothing from another host (the city intranet reaches none): the browser enforces it.
  * Tiles and the API are on this server, or under PUBLIC_URL when the catalog's URLs point there.
  */
-function contentSecurityPolicy(publicUrl: string | undefined): string {
+export function contentSecurityPolicy(publicUrl: string | undefined): string {
   const self = publicUrl ? `'self' ${new URL(publicUrl).origin}` : `'self'`;
   return [
     `default-src 'self'`,
@@ -151,6 +152,9 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
     ctx.set('X-Content-Type-Options', 'nosniff');
     send(ctx, file, PWA[name]!, 'no-cache');
   });
+
+  // The map widgets for departments' sites (/embed/, /embed/citybase-map.js).
+  embedPageRoutes(router, { files, csp, publicUrl: opts.publicUrl });
 
   router.get('/assets/:file', async (ctx) => {
     ctx.state.route = 'viewer-asset';

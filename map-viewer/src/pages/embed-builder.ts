@@ -1,0 +1,216 @@
+import { h, fill } from '../ui/dom.ts';
+import { call } from '../session.ts';
+
+/**
+ * The admin page's 地图嵌入 tab (embed:manage): the department's embed keys (create, list, revoke) and the widget
+ * builder: pick the layers, the view, the controls, the language and the size, see the widget live, copy the
+ * iframe or the <citybase-map> snippet. The preview is the real widget page, framed by this page (the platform's
+ * own origin, which every key allows).
+ */
+const en = document.documentElement.lang === 'en';
+const t = en
+  ? {
+      keys: 'Embed keys', create: 'Create an embed key', origins: 'Allowed sites (origins, one per line: https://host or https://*.domain)', layers: 'Layers',
+      label: 'Label', rate: 'Requests a minute per address', expires: 'Expires', revoke: 'Revoke', keyOnce: 'The embed key (shown only now; it is a public identifier bound to the sites above):',
+      builder: 'Widget builder', key: 'Embed key', center: 'Centre (lon,lat)', zoom: 'Zoom', controls: 'Controls', lang: 'Language', width: 'Width', height: 'Height',
+      useView: 'Use the preview’s view', iframe: 'iframe snippet', element: 'Web component snippet', copy: 'Copy', copied: 'Copied', preview: 'Preview', none: 'No embed keys yet.',
+    }
+  : {
+      keys: '嵌入密钥', create: '创建嵌入密钥', origins: '允许的网站（每行一个: https://域名 或 https://*.域名）', layers: '图层',
+      label: '备注', rate: '每地址每分钟请求数', expires: '到期', revoke: '吊销', keyOnce: '嵌入密钥（仅此一次显示；它是绑定上述网站的公开标识）:',
+      builder: '嵌入地图生成器', key: '嵌入密钥', center: '中心 (经度,纬度)', zoom: '缩放级别', controls: '控件', lang: '语言', width: '宽', height: '高',
+      useView: '采用预览的视图', iframe: 'iframe 代码', element: 'Web 组件代码', copy: '复制', copied: '已复制', preview: '预览', none: '尚无嵌入密钥。',
+    };
+const CONTROLS = ['zoom', 'scale', 'legend', 'layers', 'identify', 'fullscreen'];
+
+interface EmbedKey {
+  id: number;
+  department: string;
+  label: string;
+  origins: string[];
+  layers: string[];
+  ratePerMinute: number;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+interface Layer {
+  id: string;
+  title: { zh: string; en: string };
+  theme: string;
+}
+
+const problem = (r: { message?: string; error?: string }) => h('p', { class: 'error', role: 'alert' }, r.message ?? r.error ?? '');
+const lines = (v: string) => v.split(/[\s,，]+/).map((s) => s.trim()).filter(Boolean);
+
+/** The tab's name in the admin page. */
+export const embedTabLabel = en ? 'Embedding' : '地图嵌入';
+
+export async function embedTab(main: HTMLElement): Promise<ReturnType<typeof widgetBuilder> | undefined> {
+  const [keys, catalog] = await Promise.all([call<EmbedKey[]>('GET', 'api/admin/embed-keys'), call<{ layers: Layer[] }>('GET', 'layers')]);
+  if (keys.status !== 200) {
+    fill(main, problem(keys));
+    return undefined;
+  }
+  const layers = (catalog.body?.layers ?? []).filter((l) => l.theme !== 'basemap');
+  const title = (l: Layer) => `${en ? l.title.en : l.title.zh} (${l.id})`;
+
+  // Keys: create and list.
+  const origins = h('textarea', { id: 'embed-origins', rows: 2 });
+  const label = h('input', { id: 'embed-label' });
+  const rate = h('input', { id: 'embed-rate', type: 'number', min: 1, value: 600 });
+  const expires = h('input', { id: 'embed-expires', type: 'date' });
+  const pick = h('div', { class: 'checks', id: 'embed-layers' }, ...layers.map((l) => h('label', {}, h('input', { type: 'checkbox', value: l.id }), ` ${title(l)}`)));
+  const out = h('div', { 'aria-live': 'polite' });
+  const form = h(
+    'form',
+    {
+      onsubmit: async (e: Event) => {
+        e.preventDefault();
+        const chosen = [...pick.querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value);
+        const made = await call<EmbedKey & { key: string }>('POST', 'api/admin/embed-keys', {
+          origins: lines(origins.value),
+          layers: chosen,
+          label: label.value,
+          ratePerMinute: Number(rate.value) || 600,
+          ...(expires.value ? { expiresAt: new Date(`${expires.value}T23:59:59`).toISOString() } : {}),
+        });
+        if (made.status !== 201) return fill(out, problem(made));
+        const next = await embedTab(main);
+        fill(main.querySelector<HTMLElement>('#embed-created')!, h('p', {}, t.keyOnce), h('p', { class: 'secret', id: 'embed-new-key' }, made.body.key));
+        next?.setKey(made.body.key, made.body.layers);
+      },
+    },
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, t.create),
+      h('div', {}, h('label', { for: 'embed-origins' }, t.origins), origins),
+      h('div', {}, h('span', {}, t.layers), pick),
+      h(
+        'div',
+        { class: 'grid' },
+        h('div', {}, h('label', { for: 'embed-label' }, t.label), label),
+        h('div', {}, h('label', { for: 'embed-rate' }, t.rate), rate),
+        h('div', {}, h('label', { for: 'embed-expires' }, t.expires), expires),
+      ),
+      h('p', {}, h('button', { type: 'submit', id: 'embed-create' }, t.create)),
+      out,
+    ),
+  );
+  const rows = keys.body.map((k) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, String(k.id)),
+      h('td', {}, k.department),
+      h('td', {}, k.label),
+      h('td', {}, k.origins.join(' ')),
+      h('td', {}, k.layers.join(', ')),
+      h('td', {}, String(k.ratePerMinute)),
+      h('td', {}, k.revokedAt ? `${t.revoke} ${new Date(k.revokedAt).toLocaleDateString()}` : k.expiresAt ? new Date(k.expiresAt).toLocaleDateString() : ''),
+      h('td', {}, k.revokedAt ? '' : h('button', { type: 'button', class: 'danger', onclick: async () => (await call('DELETE', `api/admin/embed-keys/${k.id}`), void embedTab(main)) }, t.revoke)),
+    ),
+  );
+  const list = keys.body.length
+    ? h('div', { class: 'table-wrap' }, h('table', { id: 'embed-keys' }, h('tbody', {}, ...rows)))
+    : h('p', {}, t.none);
+
+  const builder = widgetBuilder(layers, title);
+  fill(main, h('h2', {}, t.keys), form, h('div', { id: 'embed-created' }), list, h('h2', {}, t.builder), builder.element);
+  return builder;
+}
+
+/** Pick layers, view, controls, language and size; the preview and the two snippets follow every change. */
+function widgetBuilder(layers: Layer[], title: (l: Layer) => string) {
+  const key = h('input', { id: 'b-key', placeholder: 'cb_…', autocomplete: 'off' });
+  const pick = h('div', { class: 'checks', id: 'b-layers' }, ...layers.map((l) => h('label', {}, h('input', { type: 'checkbox', value: l.id }), ` ${title(l)}`)));
+  const center = h('input', { id: 'b-center', value: '119.02,33.55' });
+  const zoom = h('input', { id: 'b-zoom', type: 'number', min: 0, max: 20, step: 0.5, value: 10 });
+  const controls = h('div', { class: 'checks', id: 'b-controls' }, ...CONTROLS.map((c) => h('label', {}, h('input', { type: 'checkbox', value: c, checked: ['zoom', 'scale', 'legend', 'identify'].includes(c) }), ` ${c}`)));
+  const lang = h('select', { id: 'b-lang' }, h('option', { value: 'zh' }, '中文'), h('option', { value: 'en' }, 'English'));
+  const width = h('input', { id: 'b-width', type: 'number', min: 200, value: 640 });
+  const height = h('input', { id: 'b-height', type: 'number', min: 150, value: 420 });
+  const iframeCode = h('textarea', { id: 'b-iframe', rows: 3, readonly: true });
+  const elementCode = h('textarea', { id: 'b-element', rows: 4, readonly: true });
+  const preview = h('iframe', { id: 'b-preview', title: t.preview });
+  const checked = (box: HTMLElement) => [...box.querySelectorAll<HTMLInputElement>('input:checked')].map((i) => i.value);
+  const root = new URL('./', location.href);
+
+  const update = () => {
+    const q = new URLSearchParams({ key: key.value.trim(), layers: checked(pick).join(','), center: center.value.trim(), zoom: zoom.value, controls: checked(controls).join(','), lang: lang.value });
+    const url = new URL(`embed/?${q}`, root).href;
+    const size = { w: Math.max(200, Number(width.value) || 640), h: Math.max(150, Number(height.value) || 420) };
+    iframeCode.value = `<iframe src="${url.replace(/&/g, '&amp;')}" width="${size.w}" height="${size.h}" style="border:0" loading="lazy" title="CityBase"></iframe>`;
+    elementCode.value =
+      `<script src="${new URL('embed/citybase-map.js', root).href}"></script>\n` +
+      `<citybase-map embed="${q.get('key')}" layers="${q.get('layers')}" center="${q.get('center')}" zoom="${q.get('zoom')}" controls="${q.get('controls')}" lang="${q.get('lang')}" style="display:block;width:${size.w}px;height:${size.h}px"></citybase-map>`;
+    preview.width = String(size.w);
+    preview.height = String(size.h);
+    if (key.value.trim() && preview.src !== url) preview.src = url;
+  };
+  const useView = h(
+    'button',
+    {
+      type: 'button',
+      id: 'b-use-view',
+      onclick: () => {
+        const map = (preview.contentWindow as unknown as { citybase?: { map: { getCenter(): { lng: number; lat: number }; getZoom(): number } } } | null)?.citybase?.map;
+        if (!map) return;
+        const c = map.getCenter();
+        center.value = `${c.lng.toFixed(5)},${c.lat.toFixed(5)}`;
+        zoom.value = map.getZoom().toFixed(1);
+        update();
+      },
+    },
+    t.useView,
+  );
+  const copy = (area: HTMLTextAreaElement) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: async (e: Event) => {
+          area.select();
+          await navigator.clipboard?.writeText(area.value).catch(() => document.execCommand('copy'));
+          (e.currentTarget as HTMLElement).textContent = t.copied;
+        },
+      },
+      t.copy,
+    );
+  const element = h(
+    'form',
+    { id: 'embed-builder', oninput: update, onchange: update, onsubmit: (e: Event) => e.preventDefault() },
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, t.builder),
+      h('div', {}, h('label', { for: 'b-key' }, t.key), key),
+      h('div', {}, h('span', {}, t.layers), pick),
+      h(
+        'div',
+        { class: 'grid' },
+        h('div', {}, h('label', { for: 'b-center' }, t.center), center),
+        h('div', {}, h('label', { for: 'b-zoom' }, t.zoom), zoom),
+        h('div', {}, h('label', { for: 'b-lang' }, t.lang), lang),
+        h('div', {}, h('label', { for: 'b-width' }, t.width), width),
+        h('div', {}, h('label', { for: 'b-height' }, t.height), height),
+      ),
+      h('div', {}, h('span', {}, t.controls), controls),
+      h('p', {}, useView),
+      h('div', {}, h('label', { for: 'b-iframe' }, t.iframe), iframeCode, copy(iframeCode)),
+      h('div', {}, h('label', { for: 'b-element' }, t.element), elementCode, copy(elementCode)),
+    ),
+    h('div', { class: 'preview' }, preview),
+  );
+  update();
+  return {
+    element,
+    setKey(k: string, keyLayers: string[]) {
+      key.value = k;
+      for (const box of pick.querySelectorAll<HTMLInputElement>('input')) box.checked = keyLayers.includes(box.value);
+      update();
+    },
+  };
+}

@@ -1,0 +1,70 @@
+import path from 'node:path';
+import type Router from '@koa/router';
+import type { Context } from 'koa';
+import { frameAncestors } from '../access/embed.ts';
+import type { AppState } from '../app.ts';
+import { HttpError, badRequest, notFound } from '../errors.ts';
+import { baseUrl } from './tilejson.ts';
+import { send, type StaticFiles } from './viewer.ts';
+
+const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * The map widget's iframe page (`/embed/?key=<embed key>&…`, map-viewer/embed/index.html) and the custom element's
+ * loader (`/embed/citybase-map.js`). The page's Content-Security-Policy lets only the platform and the key's
+ * origins frame it (frame-ancestors: browsers refuse it anywhere else, with no X-Frame-Options to conflict), and
+ * its `<meta name="citybase-embed">` carries those origins for the postMessage checks. The origin and rate of the
+ * request itself were checked by the embed guard (access/embed.ts) before this route runs.
+ */
+export function embedPageRoutes(router: Router<AppState>, opts: { files: StaticFiles; csp: string; publicUrl: string | undefined }): void {
+  // The route matches /embed and /embed/: the page's relative URLs (its assets, the API) need the slash.
+  router.get('/embed', async (ctx) => {
+    ctx.state.route = 'embed';
+    if (!ctx.path.endsWith('/')) return ctx.redirect(`embed/${ctx.search}`);
+    const p = ctx.state.principal;
+    if (p?.kind === 'key') throw badRequest('not_an_embed_key', 'an API key is a secret and must never be put in a page URL: make an embed key (npm run key -- embed create, or the admin page)');
+    if (p?.kind !== 'embed' || !p.embed) throw badRequest('embed_key_required', 'give an embed key: /embed/?key=<embed key>&layers=…');
+    const file = await opts.files.get(path.join('embed', 'index.html'));
+    if (!file) throw new HttpError(503, 'viewer_not_built', 'the pages are not built: run `npm run build`');
+    const html = file.identity.body.toString('utf8').replace('%CITYBASE_EMBED%', escapeAttr(JSON.stringify({ origins: p.embed.origins })));
+    ctx.set('Content-Security-Policy', opts.csp.replace(/frame-ancestors [^;]*/, frameAncestors(p.embed)));
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    // The page's URL holds the key: it goes to this platform's own requests only, never to another site.
+    ctx.set('Referrer-Policy', 'same-origin');
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.type = 'html';
+    ctx.body = html;
+  });
+
+  router.get('/embed/citybase-map.js', async (ctx: Context) => {
+    ctx.state.route = 'embed';
+    const manifest = await opts.files.get(path.join('embed', '.vite', 'manifest.json'));
+    const entries = manifest ? (JSON.parse(manifest.identity.body.toString('utf8')) as Record<string, { file: string; src?: string }>) : {};
+    const element = entries['src/embed/element.ts']?.file;
+    const worker = entries['src/map/worker.ts']?.file;
+    if (!element || !worker) throw new HttpError(503, 'viewer_not_built', 'the pages are not built: run `npm run build`');
+    // Absolute: a classic script from another site (no crossorigin attribute) resolves import() against about:blank.
+    ctx.body = `/* CityBase <citybase-map> element (README "Embedding maps") */\nimport(${JSON.stringify(`${baseUrl(ctx, opts.publicUrl)}/${element}`)}).then(function (m) { m.define(${JSON.stringify(path.basename(worker))}); });\n`;
+    ctx.type = 'application/javascript; charset=utf-8';
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+  });
+
+  // The widgets' own build (map-viewer/vite.embed.config.ts): hashed names, cached for a year, importable from
+  // departments' pages (module scripts are fetched with CORS).
+  router.get('/embed/assets/:file', async (ctx) => {
+    ctx.state.route = 'viewer-asset';
+    const name = ctx.params.file!;
+    const file = ASSET_NAME.test(name) && !/\.(br|gz)$/.test(name) ? await opts.files.get(path.join('embed', 'assets', name)) : null;
+    if (!file) throw notFound('not_found', `no widget asset ${name.slice(0, 100)}`);
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
+    send(ctx, file, path.extname(name), IMMUTABLE);
+  });
+}
