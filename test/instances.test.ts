@@ -4,6 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { createHttpServer } from '../tile-server/src/http-server.ts';
 import { createLogger } from '../tile-server/src/log.ts';
 import { shutdown } from '../tile-server/src/platform.ts';
+import { addVehicle } from '../tile-server/src/vehicles/fleet.ts';
+import { startGateway } from '../tile-server/src/vehicles/gateway/gateway.ts';
+import { SimTerminal } from './helpers/jt808-terminal.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
 import { binary, eventually, startInstance, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 import { createUser, GOOD_PASSWORD } from './helpers/identity.ts';
@@ -143,4 +146,31 @@ test('SIGTERM drains: /health says so while requests are still served, in-flight
   t.true(tile.status === 200 || tile.status === 204, `the tile in flight was finished and sent (${tile.status})`);
   await t.throwsAsync(fetch(`${base}/health`), undefined, 'the port no longer accepts connections');
   t.is((await a.sql.query(`SELECT 1 FROM citybase.instances WHERE id = 'instance-d'`)).rowCount, 0, 'the lease was given up');
+});
+
+test('a vehicle whose terminal is connected to one instance moves on the other’s desk API at once', async (t) => {
+  const gw = await startGateway(a.platform.vehicles, { port: 0, host: '127.0.0.1', maxConnections: 5, heartbeatSeconds: 60, messagesPerSecond: 100, log: createLogger('silent') });
+  try {
+    await addVehicle(a.platform.pool, { plate: '苏H70001', color: 2, phone: '13970000001', type: 'muck_truck', department: 'jtj' });
+    await a.platform.vehicles.refreshFleet();
+    const { key } = await a.platform.keys.create('jtj', 'desk on b', ['layer:read', 'vehicle:watch']);
+    const term = await SimTerminal.connect(gw.port, '13970000001');
+    await term.login('苏H70001', 2);
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    for (let i = 0; i < 3; i++) t.is(await term.location({ lat: 33.6 + i * 0.001, lon: 119.02, speedKmh: 30, time: now - 30_000 + i * 10_000 }), 0);
+    // b has no terminal and no desk: it learns of the fixes from the database (NOTIFY citybase_vehicles).
+    const seen = await eventually(async () => {
+      const res = await b.http.get('/api/vehicles').set({ Authorization: `Bearer ${key}` });
+      const v = (res.body.vehicles as Array<{ id: string; lat: number; status: string }>).find((x) => x.id === '苏H70001');
+      return v && v.lat === 33.602 ? v : undefined;
+    }, 15_000).catch(async (err: Error) => {
+      const res = await b.http.get('/api/vehicles').set({ Authorization: `Bearer ${key}` });
+      t.log(JSON.stringify(res.body).slice(0, 600), JSON.stringify((await a.sql.query(`SELECT * FROM vehicles.latest`)).rows));
+      throw err;
+    });
+    t.is(seen.status, 'online', 'online on the other instance too');
+    term.end();
+  } finally {
+    await gw.close();
+  }
 });

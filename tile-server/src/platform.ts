@@ -86,11 +86,13 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   };
   // Principals are kept in memory and dropped on every identity change (NOTIFY citybase_identity).
   let identityChanged = () => {};
+  let vehiclesWritten = () => {};
   const listener = new ChangeListener(
     databaseUrl,
     {
       onChange,
       onIdentityChange: () => identityChanged(),
+      onVehicleChange: () => vehiclesWritten(),
       onCatalogChange: () => void registry.refresh(),
       onListening: () => {
         cache.reset(true);
@@ -173,6 +175,8 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     maxSpeedKmh: config.IMPORT_MAX_SPEED_KMH,
     registry: metrics.registry,
   }).start();
+  // Fixes stored by any instance (a terminal is connected to one of them) reach this one's desks and tiles.
+  vehiclesWritten = () => vehicles.storedElsewhere();
   // The live channel tells principals as the app does (main.ts attaches it to the HTTP server): a key, or a
   // desk in the browser with its session cookie.
   vehicles.openChannel(

@@ -16,6 +16,8 @@ export interface ChangeHandlers {
   onCatalogChange(): void;
   /** Users, sessions or keys changed: cached principals must be looked up again. */
   onIdentityChange?(): void;
+  /** Vehicle fixes were stored (by this or another instance). */
+  onVehicleChange?(): void;
   /** Connected (again): changes may have been missed while we were not listening. */
   onListening(): void;
   /** Lost the connection: from now on nothing may be served from memory. */
@@ -94,6 +96,7 @@ export class ChangeListener {
       await client.query('LISTEN citybase_tiles');
       await client.query('LISTEN citybase_catalog');
       await client.query('LISTEN citybase_identity');
+      await client.query('LISTEN citybase_vehicles');
     } catch (err) {
       await client.end().catch(() => {});
       this.schedule(err as Error);
@@ -122,6 +125,7 @@ export class ChangeListener {
   private dispatch(channel: string, payload: string): void {
     if (channel === 'citybase_catalog') return this.handlers.onCatalogChange();
     if (channel === 'citybase_identity') return this.handlers.onIdentityChange?.();
+    if (channel === 'citybase_vehicles') return this.handlers.onVehicleChange?.();
     try {
       const change = JSON.parse(payload) as TableChange;
       this.handlers.onChange(change);

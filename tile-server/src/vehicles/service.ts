@@ -108,6 +108,7 @@ export class VehicleService {
     }, 15_000);
     this.refresh.unref();
     this.offlineTimer = setInterval(() => {
+      this.expireRemote(Date.now());
       for (const d of this.alarms.offline(Date.now(), (id) => this.live.get(id) && { ...this.live.get(id)!, plateColor: null, phone: null })) void this.raise(d);
     }, 30_000);
     this.offlineTimer.unref();
@@ -172,8 +173,77 @@ export class VehicleService {
     }
   }
 
+  /**
+   * Fixes were stored (NOTIFY citybase_vehicles from vehicles.latest): read those that came in since the last
+   * read, at most every 200 ms. A vehicle whose terminal is connected to another instance moves on this one's desks
+   * and tiles too, and reads as online until no fix has come for the offline time.
+   */
+  storedElsewhere(): void {
+    if (this.readingStored) {
+      this.storedAgain = true;
+      return;
+    }
+    this.readingStored = new Promise<void>((resolve) => setTimeout(resolve, 200))
+      .then(() => this.readStored())
+      .catch((err: Error) => this.opts.log.warn({ err: err.message }, 'fixes stored elsewhere could not be read'))
+      .finally(() => {
+        this.readingStored = null;
+        if (this.storedAgain) {
+          this.storedAgain = false;
+          this.storedElsewhere();
+        }
+      });
+  }
+
+  private readingStored: Promise<void> | null = null;
+  private storedAgain = false;
+  /** received_at of the newest stored fix read back (epoch ms); 0 = from now on. */
+  private storedSince = Date.now();
+  /** Vehicles online through another instance: when their last fix came in. */
+  private remoteOnline = new Map<string, number>();
+
+  private async readStored(): Promise<void> {
+    // A little overlap: commits are not ordered by received_at, and a fix read twice moves nothing.
+    const { rows } = await this.opts.pool.query<{ id: string; lon: number; lat: number; speed: number | null; course: number | null; time: Date; alarm: number; received: Date }>(
+      `SELECT vehicle_id AS id, ST_X(geom) AS lon, ST_Y(geom) AS lat, speed_kmh AS speed, course, fix_time AS time,
+              coalesce(alarm, 0)::float8 AS alarm, received_at AS received
+       FROM vehicles.latest WHERE received_at > $1 ORDER BY received_at`,
+      [new Date(this.storedSince - 5_000)],
+    );
+    const apply = (r: (typeof rows)[number], fresh = false): boolean => {
+      const fix = { time: r.time.getTime(), lon: r.lon, lat: r.lat, speedKmh: r.speed, course: r.course, alarm: r.alarm };
+      const result = this.live.stored(r.id, fix);
+      if (result === 'unknown') return false;
+      // Newer than this instance knew: another instance's terminal reported it (this one's own fixes are live
+      // already). `fresh`: a vehicle just loaded with this very fix, which came from elsewhere too.
+      if ((result === 'moved' || fresh) && !this.sessions.has(r.id) && Date.now() - r.received.getTime() < this.alarms.offlineAfterMs) {
+        this.remoteOnline.set(r.id, r.received.getTime());
+        this.live.setStatus(r.id, 'online');
+      }
+      return true;
+    };
+    const unknown = rows.filter((r) => !apply(r));
+    for (const r of rows) this.storedSince = Math.max(this.storedSince, r.received.getTime());
+    if (unknown.length) {
+      await this.refreshFleet(); // registered on another instance since the last registry read
+      for (const r of unknown) apply(r, true);
+    }
+  }
+
+  /** Vehicles online through another instance whose fixes stopped: offline after the offline time. */
+  private expireRemote(now: number): void {
+    for (const [id, at] of this.remoteOnline) {
+      if (this.sessions.has(id)) this.remoteOnline.delete(id);
+      else if (now - at > this.alarms.offlineAfterMs) {
+        this.live.setStatus(id, 'offline');
+        this.remoteOnline.delete(id);
+      }
+    }
+  }
+
   async close(): Promise<void> {
     this.keeper.stop();
+    await this.readingStored;
     if (this.refresh) clearInterval(this.refresh);
     if (this.offlineTimer) clearInterval(this.offlineTimer);
     await this.settled();

@@ -104,6 +104,11 @@ export class AlarmEngine {
 
   constructor(private readonly opts: EngineOptions) {}
 
+  /** How long a vehicle may be silent before it is offline (ms). */
+  get offlineAfterMs(): number {
+    return this.opts.offlineAfterS * 1000;
+  }
+
   setFences(fences: Fence[]): void {
     this.fences = fences.map((f) => ({ ...f, geometry: new FenceGeometry(f.shape) }));
     const ids = new Set(fences.map((f) => f.id));

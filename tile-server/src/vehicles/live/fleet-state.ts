@@ -113,6 +113,20 @@ export class FleetState {
     this.touch(v.id);
   }
 
+  /**
+   * A fix read back from vehicles.latest (stored by another instance, whose terminal connection it is): moves the
+   * vehicle only forward. 'moved' when it was newer than what this instance knew (so it came from elsewhere: this
+   * instance's own fixes are applied when they arrive), 'known' when not, 'unknown' for a vehicle not known here.
+   */
+  stored(id: string, fix: { time: number; lon: number; lat: number; speedKmh: number | null; course: number | null; alarm: number }): 'moved' | 'known' | 'unknown' {
+    const live = this.vehicles.get(id);
+    if (!live) return 'unknown';
+    if (live.time !== null && fix.time <= live.time) return 'known';
+    Object.assign(live, { lon: fix.lon, lat: fix.lat, speedKmh: fix.speedKmh, course: fix.course, time: fix.time, alarm: fix.alarm });
+    this.touch(id);
+    return 'moved';
+  }
+
   setStatus(id: string, status: LiveStatus): void {
     const live = this.vehicles.get(id);
     if (!live || live.status === status) return;
