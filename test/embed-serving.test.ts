@@ -71,7 +71,7 @@ test('the widget page may be framed only by the key’s origins: its CSP says so
   const meta = /<meta name="citybase-embed" content="([^"]*)">/.exec(res.text)![1]!.replace(/&quot;/g, '"');
   t.deepEqual(JSON.parse(meta), { origins: [SITE, 'https://*.example.gov.cn'] });
   const worker = /<meta name="maplibre-worker" content="([^"]+)">/.exec(res.text)![1]!;
-  t.is((await http().get(`/${worker}`)).status, 200);
+  t.is((await http().get(new URL(worker, "http://platform/embed/").pathname)).status, 200, `the worker as the page names it: ${worker}`);
   const redirected = await http().get(`/embed?key=${key}&zoom=12`);
   t.is(redirected.status, 302);
   t.is(redirected.headers.location, `embed/?key=${key}&zoom=12`);
