@@ -216,7 +216,9 @@ export class VehicleService {
       if (result === 'unknown') return false;
       // Newer than this instance knew: another instance's terminal reported it (this one's own fixes are live
       // already). `fresh`: a vehicle just loaded with this very fix, which came from elsewhere too.
-      if ((result === 'moved' || fresh) && !this.sessions.has(r.id) && Date.now() - r.received.getTime() < this.alarms.offlineAfterMs) {
+      // A vehicle still 'unknown' here never connected to this instance: a recent fix means it is online elsewhere.
+      const elsewhere = result === 'moved' || fresh || this.live.get(r.id)?.status === 'unknown';
+      if (elsewhere && !this.sessions.has(r.id) && Date.now() - r.received.getTime() < this.alarms.offlineAfterMs) {
         this.remoteOnline.set(r.id, r.received.getTime());
         this.live.setStatus(r.id, 'online');
       }
