@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { survivesSocketErrors } from '../tile-server/src/db/pool.ts';
 import { loadConfig } from '../tile-server/src/config.ts';
 import { migrate } from '../tile-server/src/db/migrate.ts';
 import type { Logger } from '../tile-server/src/log.ts';
@@ -104,6 +105,7 @@ async function main(): Promise<number> {
   // The embedded cluster's code is loaded only when there is no DATABASE_URL: start-up time counts for small files.
   const url = config.DATABASE_URL ?? (await (await import('../tile-server/src/db/embedded.ts')).startEmbeddedCluster({ dataDir: path.resolve(root, config.DATA_DIR, 'pg') })).url;
   const pool = new pg.Pool({ connectionString: url, max: 3, application_name: 'citybase-import' });
+  survivesSocketErrors(pool); // a server restart mid-command fails the command, never crashes it
   const bar = process.stderr.isTTY ? new ProgressBar(process.stderr) : null;
   const onProgress = (p: ImportProgress) => bar?.update(p);
   try {

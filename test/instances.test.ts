@@ -162,7 +162,7 @@ test('a vehicle whose terminal is connected to one instance moves on the otherâ€
     const seen = await eventually(async () => {
       const res = await b.http.get('/api/vehicles').set({ Authorization: `Bearer ${key}` });
       const v = (res.body.vehicles as Array<{ id: string; lat: number; status: string }>).find((x) => x.id === 'è‹H70001');
-      return v && v.lat === 33.602 ? v : undefined;
+      return v && v.lat === 33.602 && v.status === 'online' ? v : undefined;
     }, 15_000).catch(async (err: Error) => {
       const res = await b.http.get('/api/vehicles').set({ Authorization: `Bearer ${key}` });
       t.log(JSON.stringify(res.body).slice(0, 600), JSON.stringify((await a.sql.query(`SELECT * FROM vehicles.latest`)).rows));

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { survivesSocketErrors } from '../db/pool.ts';
 import pino from 'pino';
 import { loadConfig, type Config } from '../config.ts';
 import { startEmbeddedCluster } from '../db/embedded.ts';
@@ -17,6 +18,7 @@ export async function openCliDatabase(): Promise<{ config: Config; run: QueryRun
   const config = loadConfig();
   const cluster = config.DATABASE_URL ? null : await startEmbeddedCluster({ dataDir: path.resolve(root, config.DATA_DIR, 'pg') });
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL ?? cluster!.url, max: 2 });
+  survivesSocketErrors(pool); // a server restart mid-command fails the command, never crashes it
   try {
     await migrate(pool, pino({ level: 'warn' }));
   } catch (err) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { survivesSocketErrors } from '../db/pool.ts';
 import { loadConfig } from '../config.ts';
 import { startEmbeddedCluster } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
@@ -57,6 +58,7 @@ async function main(): Promise<number> {
   const config = loadConfig();
   const cluster = config.DATABASE_URL ? null : await startEmbeddedCluster({ dataDir: path.resolve(root, config.DATA_DIR, 'pg') });
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL ?? cluster!.url, max: 2 });
+  survivesSocketErrors(pool); // a server restart mid-command fails the command, never crashes it
   try {
     await migrate(pool, createLogger('warn'));
     switch (command) {

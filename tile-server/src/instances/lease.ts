@@ -16,7 +16,7 @@ export interface LeaseOptions {
   id?: string | undefined;
   renewMs?: number;
   ttlMs?: number;
-  /** After each renewal, with the instances that are now dead (their rows are removed a day later). */
+  /** After each renewal, with the instances that are now dead (their rows are removed once it has run). */
   onRenewed?: (dead: string[]) => Promise<void>;
 }
 
@@ -66,12 +66,17 @@ export class InstanceLease {
         const gone = local.filter((r) => !processAlive(r.pid)).map((r) => r.id);
         if (gone.length) await this.opts.pool.query(`UPDATE citybase.instances SET seen_at = '-infinity' WHERE id = ANY($1)`, [gone]);
         const { rows } = await this.opts.pool.query<{ id: string }>(
-          `WITH me AS (UPDATE citybase.instances SET seen_at = now() WHERE id = $1),
+          // Upserted: a row another instance removed while this one was cut off (its jobs were failed) comes back.
+          `WITH me AS (INSERT INTO citybase.instances (id, host, pid) VALUES ($1, $3, $4)
+                       ON CONFLICT (id) DO UPDATE SET seen_at = now()),
                 gone AS (DELETE FROM citybase.instances WHERE seen_at < now() - interval '1 day')
            SELECT id FROM citybase.instances WHERE id <> $1 AND seen_at < now() - $2 * interval '1 millisecond'`,
-          [this.id, this.ttlMs],
+          [this.id, this.ttlMs, os.hostname(), process.pid],
         );
-        await this.opts.onRenewed?.(rows.map((r) => r.id));
+        const dead = rows.map((r) => r.id);
+        await this.opts.onRenewed?.(dead);
+        // What they owned has been dealt with: forget them, so the next renewal has nothing to do again.
+        if (dead.length) await this.opts.pool.query(`DELETE FROM citybase.instances WHERE id = ANY($1)`, [dead]);
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message }, 'instance lease not renewed');
       } finally {

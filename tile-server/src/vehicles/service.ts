@@ -227,8 +227,11 @@ export class VehicleService {
     const unknown = rows.filter((r) => !apply(r));
     for (const r of rows) this.storedSince = Math.max(this.storedSince, r.received.getTime());
     if (unknown.length) {
-      await this.refreshFleet(); // registered on another instance since the last registry read
+      // Registered on another instance since the last registry read: load it and mark it at once (a request
+      // between the two would see it without its status), then the fences.
+      await this.live.load(this.opts.pool);
       for (const r of unknown) apply(r, true);
+      this.alarms.setFences(await loadFences(this.opts.pool));
     }
   }
 
