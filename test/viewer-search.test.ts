@@ -169,6 +169,11 @@ test.serial('a layer downloads from the panel as a zipped Shapefile in CGCS2000 
   await menu.locator('summary').click();
   await menu.locator('select[data-download-format]').selectOption('shp');
   await menu.locator('select[data-download-crs]').selectOption('EPSG:4549');
+  // The panel redraws when the URL, filters or time columns change (the last arrives by itself after the map
+  // is idle): a menu the planner has opened and set stays open and set through that.
+  await page.evaluate(() => dispatchEvent(new HashChangeEvent('hashchange')));
+  t.true(await menu.evaluate((d) => (d as HTMLDetailsElement).open));
+  t.is(await menu.locator('select[data-download-crs]').inputValue(), 'EPSG:4549');
   const [file] = await Promise.all([page.waitForEvent('download'), menu.locator('a[data-download]').click()]);
   t.is(file.suggestedFilename(), 'civil_defence_shelters_4549.zip');
   const saved = path.join(artifacts, 'viewer-download.zip');

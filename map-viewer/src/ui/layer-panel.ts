@@ -1,5 +1,5 @@
 import { THEME_ORDER, type CatalogLayer } from '../catalog.ts';
-import { local, onLang, t } from '../i18n.ts';
+import { lang, local, onLang, t } from '../i18n.ts';
 import type { LayerState } from '../map/style.ts';
 import { fill, h } from './dom.ts';
 import { downloadMenu } from './download-menu.ts';
@@ -31,6 +31,11 @@ export class LayerPanel {
   /** The user's order of the layers (catalog order until a layer is moved). */
   private sequence: string[];
   private dragged: string | null = null;
+  /**
+   * Each layer's download menu, built once per language: the panel redraws whenever the filters, the time
+   * columns or the URL change, and a menu the planner has opened and set must stay open and set through that.
+   */
+  private readonly downloads = new Map<string, HTMLElement>();
 
   constructor(
     private readonly root: HTMLElement,
@@ -203,9 +208,16 @@ export class LayerPanel {
       this.parts.layerTools?.(layer) ?? null,
       this.parts.legends.element(layer),
       // Only for layers switched on: what is downloaded is what the planner sees, and the panel keeps few tab stops.
-      state.visible ? downloadMenu(layer) : null,
+      state.visible ? this.downloadMenuOf(layer) : null,
     );
     return item;
+  }
+
+  private downloadMenuOf(layer: CatalogLayer): HTMLElement {
+    const key = `${lang()}:${layer.id}`;
+    let menu = this.downloads.get(key);
+    if (!menu) this.downloads.set(key, (menu = downloadMenu(layer)));
+    return menu;
   }
 
   private themeOf(id: string): string | undefined {
