@@ -25,7 +25,7 @@ import { applyOrder } from './map/order.ts';
 import { AttributeTable } from './ui/attribute-table.ts';
 import { BaseMapSwitcher } from './ui/basemap.ts';
 import { bookmarksSection } from './ui/bookmarks.ts';
-import { filterBuilder } from './ui/filter-builder.ts';
+import { filterBuilders } from './ui/filter-builder.ts';
 import { Legends } from './ui/legend.ts';
 import { layersWithTime, timeSlider } from './ui/time-slider.ts';
 
@@ -194,6 +194,7 @@ async function start(): Promise<void> {
   const legends = new Legends(map, built.layersOf, visibleLayers);
   const openFilters = new Set<string>();
   let timeColumns = new Map<string, string>();
+  const builderOf = filterBuilders(filters);
   const basemaps = new BaseMapSwitcher({
     map,
     style: built.style,
@@ -239,7 +240,7 @@ async function start(): Promise<void> {
           h('button', { type: 'button', 'data-table-open': layer.id, onclick: () => table.open(layer) }, words.table),
         ),
         timeSlider(layer, filters, timeColumns.get(layer.id)),
-        filtering ? filterBuilder(layer, filters) : null,
+        filtering ? builderOf(layer) : null,
       );
     },
     sections: () => [basemaps.element(), bookmarksSection(() => panel.render())],

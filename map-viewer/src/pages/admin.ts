@@ -291,6 +291,8 @@ async function start(): Promise<void> {
         role: 'tab',
         'aria-selected': i === 0 ? 'true' : 'false',
         onclick: (e: Event) => {
+          // The open tab is not redrawn: its first load may still be coming, and would wipe what was typed since.
+          if ((e.currentTarget as HTMLElement).getAttribute('aria-selected') === 'true') return;
           for (const b of buttons) b.setAttribute('aria-selected', b === e.currentTarget ? 'true' : 'false');
           void show();
         },

@@ -1,6 +1,6 @@
 import { getJson } from '../api.ts';
 import type { CatalogLayer } from '../catalog.ts';
-import { local, t } from '../i18n.ts';
+import { lang, local, t } from '../i18n.ts';
 import type { LayerFilters } from '../map/layer-filters.ts';
 import { h } from './dom.ts';
 
@@ -18,6 +18,27 @@ function literal(layer: CatalogLayer, property: string, value: string, op: strin
   if (numeric && op !== 'LIKE' && value.trim() !== '' && Number.isFinite(Number(value))) return String(Number(value));
   if (layer.fields?.[property] === 'Boolean' && /^(true|false)$/i.test(value.trim())) return value.trim().toUpperCase();
   return `'${value.replaceAll("'", "''")}'`;
+}
+
+/**
+ * The builders of a page, one per layer and language, kept across the layer panel's redraws (filters, time
+ * columns and the URL redraw it): what a planner has picked and typed but not yet applied stays. The text follows
+ * the layer's filter whenever that changed elsewhere (cleared, a link opened).
+ */
+export function filterBuilders(filters: LayerFilters): (layer: CatalogLayer) => HTMLElement {
+  const built = new Map<string, { element: HTMLElement; text: HTMLTextAreaElement; synced: string }>();
+  return (layer) => {
+    const key = `${lang()}:${layer.id}`;
+    let b = built.get(key);
+    if (!b) {
+      const element = filterBuilder(layer, filters);
+      b = { element, text: element.querySelector('textarea')!, synced: filters.get(layer.id, 'where') };
+      built.set(key, b);
+    }
+    const now = filters.get(layer.id, 'where');
+    if (now !== b.synced) b.text.value = b.synced = now;
+    return b.element;
+  };
 }
 
 export function filterBuilder(layer: CatalogLayer, filters: LayerFilters): HTMLElement {
