@@ -1,11 +1,9 @@
 // npm run bench:cases — case reports with a 4000×3000 JPEG at concurrency 4 through the HTTP API, against sharp
 // alone doing the same image work (metadata, orientation, 1600 px display, 320 px thumb) in the same run and
 // process (goal ≥ 0.8×); then transition latency p50/p99 at concurrency 16 (goal p99 < 50 ms). The platform runs
-// in this process on a real socket against an embedded cluster (or DATABASE_URL) with a small sample city. Last,
+// in a child process (as `npm start` runs it) against an embedded cluster (or DATABASE_URL) with a small sample city. Last,
 // the desk's queue poll: the list (200) against the same request answered 304 by its ETag, in the same run.
-import { once } from 'node:events';
 import fs from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +14,7 @@ import { loadConfig } from '../tile-server/src/config.ts';
 import { startEmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { createLogger } from '../tile-server/src/log.ts';
 import { startPlatform } from '../tile-server/src/platform.ts';
+import { startServerChild } from './server-child.ts';
 import { cleanups, median, runBenchmark } from './setup.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -75,11 +74,11 @@ runBenchmark('bench:cases', async () => {
   const platform = await startPlatform(config, url, log);
   cleanups.push(() => platform.close());
   await rebuildSamples(platform.pool, log, { scale: 0.3, districts: ['320812'], airDays: 1 });
-  const server = platform.app.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  cleanups.push(() => new Promise((r) => server.close(r)));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { key } = await platform.keys.create('cgj', 'bench', ['case:read', 'case:report', 'case:accept', 'case:dispatch', 'case:handle', 'case:supervise']);
+  // The server under test runs in a child process as deployed (npm start's flags), its CPU apart from this
+  // process's load generator and the sharp-alone reference; this process's platform only set the city up.
+  const child = await startServerChild({ DATABASE_URL: url, LAYERS_DIR: path.join(root, 'layers') }, [], cleanups);
+  const base = `http://127.0.0.1:${child.port}`;
   const auth = { Authorization: `Bearer ${key}` };
   const places = (await platform.pool.query<{ lon: number; lat: number }>(
     `SELECT ST_X(p) AS lon, ST_Y(p) AS lat FROM (SELECT ST_PointOnSurface(geom) AS p FROM urban.grid_cells ORDER BY code LIMIT 500) x`,

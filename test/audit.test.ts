@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import supertest from 'supertest';
 import { verifyAudit } from '../tile-server/src/auth/audit.ts';
 import { GOOD_PASSWORD, signIn } from './helpers/identity.ts';
@@ -96,16 +97,64 @@ test.serial('records are monthly partitions, chained by hash; an edit or a delet
     t.regex((cli as { stderr: string }).stderr, new RegExp(`BROKEN at record ${victim[0].id}: its fields do not match its hash`));
     await c.query(`UPDATE citybase.audit_log SET outcome = 'failure' WHERE id = $1`, [victim[0].id]);
     t.true((await verifyAudit(p.platform.run)).ok, 'put back, the chain holds again');
-    // Deleting a record in the middle breaks the link of the next one.
-    const { rows: mid } = await c.query(`SELECT id FROM citybase.audit_log ORDER BY id OFFSET 3 LIMIT 1`);
-    await c.query(`DELETE FROM citybase.audit_log WHERE id = $1`, [mid[0].id]);
+    // Deleting a record in the middle breaks the link of the next one in its chain (its stripe).
+    const { rows: mid } = await c.query(
+      `SELECT id, (SELECT min(n.id) FROM citybase.audit_log n WHERE n.stripe = l.stripe AND n.id > l.id) AS next
+       FROM citybase.audit_log l
+       WHERE EXISTS (SELECT 1 FROM citybase.audit_log n WHERE n.stripe = l.stripe AND n.id > l.id)
+       ORDER BY id OFFSET 3 LIMIT 1`,
+    );
+    // (kept aside in SQL, microseconds and all, to be put back)
+    const remove = async (id: string) => {
+      await c.query(`DROP TABLE IF EXISTS pg_temp.kept; CREATE TEMP TABLE kept AS SELECT * FROM citybase.audit_log WHERE id = ${Number(id)}`);
+      await c.query(`DELETE FROM citybase.audit_log WHERE id = $1`, [id]);
+    };
+    const putBack = () => c.query(`INSERT INTO citybase.audit_log SELECT * FROM pg_temp.kept`);
+    await remove(mid[0].id);
     const gap = await verifyAudit(p.platform.run);
     t.false(gap.ok);
-    t.is(!gap.ok && gap.brokenAt, Number(mid[0].id) + 1);
+    t.is(!gap.ok && gap.brokenAt, Number(mid[0].next));
     t.regex(!gap.ok ? gap.reason : '', /missing/);
+    await putBack();
+    t.true((await verifyAudit(p.platform.run)).ok, 'put back, the chain holds again');
+    // Deleting the newest record of a chain leaves its head pointing at nothing.
+    const { rows: newest } = await c.query(`SELECT h.last_id::text AS id FROM citybase.audit_head h WHERE h.last_id > 0 ORDER BY h.last_id LIMIT 1`);
+    await remove(newest[0].id);
+    const cut = await verifyAudit(p.platform.run);
+    t.false(cut.ok);
+    t.is(!cut.ok && cut.brokenAt, Number(newest[0].id));
+    t.regex(!cut.ok ? cut.reason : '', /deleted from the end/);
+    await putBack();
+    t.true((await verifyAudit(p.platform.run)).ok);
   } finally {
     c.release();
   }
+});
+
+test.serial('transactions that append at once do not queue on one chain, and every chain holds', async (t) => {
+  const before = Number((await p.sql.query(`SELECT count(*) AS n FROM citybase.audit_log`)).rows[0].n);
+  const append = `SELECT citybase.audit_append('system', NULL, 'audit-test', 'cli', 'local', 'test.concurrent', $1, 'success', '{}')::text AS id`;
+  // 8 transactions each append two records and stay open, holding their chain as a case transition does until it
+  // commits. With one chain the second would wait for the first to end (here: fail on its lock timeout).
+  const open: Array<{ c: pg.Client; ids: string[] }> = [];
+  try {
+    for (let i = 0; i < 8; i++) {
+      const c = new pg.Client(p.url);
+      await c.connect();
+      open.push({ c, ids: [] });
+      await c.query(`BEGIN; SET LOCAL lock_timeout = '5s'`);
+      for (const part of ['a', 'b']) open[i]!.ids.push((await c.query(append, [`t${i}${part}`])).rows[0].id);
+    }
+    for (const { c } of open) await c.query('COMMIT');
+  } finally {
+    await Promise.all(open.map(({ c }) => c.end()));
+  }
+  const { rows } = await p.sql.query(`SELECT id::text, stripe FROM citybase.audit_log WHERE id = ANY($1::int8[])`, [open.flatMap((o) => o.ids)]);
+  const stripeOf = new Map(rows.map((r) => [r.id as string, r.stripe as number]));
+  t.true(open.every(({ ids: [a, b] }) => stripeOf.get(a!) === stripeOf.get(b!)), 'the records of one transaction are in one chain');
+  t.is(new Set(open.map(({ ids: [a] }) => stripeOf.get(a!))).size, 8, 'each open transaction had a chain of its own');
+  t.is(Number((await p.sql.query(`SELECT count(*) AS n FROM citybase.audit_log`)).rows[0].n), before + 16);
+  t.true((await verifyAudit(p.platform.run)).ok);
 });
 
 test.serial('GET /api/audit: the auditor only; filters by actor, action prefix, outcome and time; pages by cursor', async (t) => {

@@ -5,8 +5,8 @@ import type { QueryRunner } from '../db/query.ts';
 /**
  * The audit trail (安全审计): one record per sign-in, sign-out, expiry, password change, lock, user/role/scope/key
  * change, import, layer definition change, export, case transition and alarm acknowledgement. Records are written
- * only by citybase.audit_append (SQL), which chains each to the previous one; the table refuses UPDATE, DELETE
- * and TRUNCATE.
+ * only by citybase.audit_append (SQL), which chains each to the previous one of its stripe (32 chains, so
+ * concurrent transactions do not queue on one head: migration 0052); the table refuses UPDATE, DELETE and TRUNCATE.
  */
 export interface AuditEntry {
   action: string;
@@ -97,40 +97,46 @@ export async function listAudit(run: QueryRunner, q: AuditQuery): Promise<AuditR
 export type VerifyResult = { ok: true; records: number; first: number | null; last: number | null } | { ok: false; records: number; brokenAt: number; reason: string };
 
 /**
- * Recompute the chain: each record's hash from its fields and its predecessor's hash, and each prev_hash equal to
- * the hash before it. The oldest record kept starts the chain (older months may have been dropped by retention).
+ * Recompute the chains (one per stripe, migration 0052): each record's hash from its fields and its predecessor's
+ * hash, each prev_hash equal to the hash of the record before it in its stripe, and each stripe's newest record
+ * equal to its head. The oldest record kept in a stripe starts its chain (older months may have been dropped by
+ * retention), so a stripe without records is fine only if its head is older than every record kept.
  */
 export async function verifyAudit(run: QueryRunner): Promise<VerifyResult> {
-  const rows = await run.query<{ id: string; ok_hash: boolean; ok_link: boolean | null; ok_seq: boolean | null; n: string }>(
+  const rows = await run.query<{ id: string; ok_hash: boolean; ok_link: boolean | null }>(
     `WITH r AS (
        SELECT id, hash, prev_hash,
               hash = encode(sha256(convert_to(citybase.audit_record_text(id, at, actor_kind, actor_id, actor, role, source_addr,
                        action, target, outcome, details, prev_hash), 'UTF8')), 'hex') AS ok_hash,
-              prev_hash = lag(hash) OVER (ORDER BY id) AS ok_link,
-              id = lag(id) OVER (ORDER BY id) + 1 AS ok_seq
+              prev_hash = lag(hash) OVER (PARTITION BY stripe ORDER BY id) AS ok_link
        FROM citybase.audit_log)
-     SELECT id::text, ok_hash, ok_link, ok_seq, (SELECT count(*) FROM r)::text AS n FROM r
-     WHERE NOT ok_hash OR ok_link = false OR ok_seq = false
+     SELECT id::text, ok_hash, ok_link FROM r
+     WHERE NOT ok_hash OR ok_link = false
      ORDER BY id LIMIT 1`,
   );
-  const head = await run.query<{ last_id: string; last_hash: string; n: string; first: string | null; last: string | null; last_row_hash: string | null }>(
-    `SELECT h.last_id::text, h.last_hash, (SELECT count(*) FROM citybase.audit_log)::text AS n,
-            (SELECT min(id) FROM citybase.audit_log)::text AS first, (SELECT max(id) FROM citybase.audit_log)::text AS last,
-            (SELECT hash FROM citybase.audit_log ORDER BY id DESC LIMIT 1) AS last_row_hash
-     FROM citybase.audit_head h`,
+  const totals = await run.query<{ n: string; first: string | null; last: string | null }>(
+    `SELECT count(*)::text AS n, min(id)::text AS first, max(id)::text AS last FROM citybase.audit_log`,
   );
-  const h = head[0]!;
-  const records = Number(h.n);
+  // Stripes whose newest record is not their head: records deleted from the end (or a head rewritten).
+  const ends = await run.query<{ last_id: string }>(
+    `SELECT h.last_id::text
+     FROM citybase.audit_head h
+     LEFT JOIN LATERAL (SELECT id, hash FROM citybase.audit_log l WHERE l.stripe = h.stripe ORDER BY id DESC LIMIT 1) n ON true
+     WHERE h.last_id > 0
+       AND (n.id IS NULL AND h.last_id >= (SELECT min(id) FROM citybase.audit_log)
+            OR n.id IS NOT NULL AND (n.id <> h.last_id OR n.hash <> h.last_hash))
+     ORDER BY h.last_id LIMIT 1`,
+  );
+  const { n, first, last } = totals[0]!;
+  const records = Number(n);
   const bad = rows[0];
-  if (bad) {
-    const reason = !bad.ok_hash
-      ? 'its fields do not match its hash (the record was edited)'
-      : bad.ok_seq === false
-        ? 'the record before it is missing (deleted)'
-        : 'its link to the previous record is broken';
-    return { ok: false, records, brokenAt: Number(bad.id), reason };
-  }
-  if (h.last !== null && (h.last !== h.last_id || h.last_row_hash !== h.last_hash))
-    return { ok: false, records, brokenAt: Number(h.last_id), reason: 'the newest records are missing (deleted from the end)' };
-  return { ok: true, records, first: h.first === null ? null : Number(h.first), last: h.last === null ? null : Number(h.last) };
+  if (bad)
+    return {
+      ok: false,
+      records,
+      brokenAt: Number(bad.id),
+      reason: !bad.ok_hash ? 'its fields do not match its hash (the record was edited)' : 'the record before it in its chain is missing (deleted) or its link was changed',
+    };
+  if (ends[0]) return { ok: false, records, brokenAt: Number(ends[0].last_id), reason: 'the newest records of a chain are missing (deleted from the end)' };
+  return { ok: true, records, first: first === null ? null : Number(first), last: last === null ? null : Number(last) };
 }

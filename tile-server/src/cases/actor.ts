@@ -22,3 +22,12 @@ export function actorRole(principal: Principal): string {
 export function scopeCondition(param: number, alias = 'c'): string {
   return `cases.in_scope(cases.scope_code(${alias}.community_code, ${alias}.street_code, ${alias}.district_code), $${param}::text[])`;
 }
+
+/**
+ * The case a reference names, on a case row aliased `c`: its id (digits) or its code. Written so that both
+ * halves are index lookups (a BitmapOr of the primary key and the code's unique index); `c.id::text = $n` was a
+ * scan of every case, under the row lock of a transition.
+ */
+export function caseRefCondition(param: number, alias = 'c'): string {
+  return `(${alias}.id = CASE WHEN $${param}::text ~ '^[0-9]{1,15}$' THEN $${param}::text::int8 END OR ${alias}.code = $${param}::text)`;
+}

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { hasRight, requireRight, type Principal } from '../access/access.ts';
 import { badRequest, HttpError, notFound } from '../errors.ts';
-import { actorOf, scopeCondition } from './actor.ts';
+import { actorOf, caseRefCondition, scopeCondition } from './actor.ts';
 import type { PhotoSize } from './photo-store.ts';
 import { maskContact, SOURCES } from './report.ts';
 
@@ -136,7 +136,7 @@ function mayRead(principal: Principal, c: { reporter: string; assignee: string |
 
 /** The case sheet: the case, its clock, its timeline and its photos (by phase). */
 export async function caseSheet(pool: pg.Pool, principal: Principal, ref: string): Promise<Record<string, unknown>> {
-  const { rows } = await pool.query(`SELECT ${CASE_COLUMNS} FROM ${CASE_FROM} WHERE (c.id::text = $1 OR c.code = $1) AND ${scopeCondition(2)}`, [ref, principal.scopes]);
+  const { rows } = await pool.query(`SELECT ${CASE_COLUMNS} FROM ${CASE_FROM} WHERE ${caseRefCondition(1)} AND ${scopeCondition(2)}`, [ref, principal.scopes]);
   const c = rows[0];
   if (!c || !mayRead(principal, c)) throw notFound('unknown_case', `no case ${ref}`);
   const [timeline, photos, steps, contact] = await Promise.all([

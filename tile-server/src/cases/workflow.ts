@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requireRight, type Principal } from '../access/access.ts';
 import { isRight } from '../access/rights.ts';
 import { badRequest, HttpError, notFound } from '../errors.ts';
-import { actorOf, actorRole, scopeCondition } from './actor.ts';
+import { actorOf, actorRole, caseRefCondition, scopeCondition } from './actor.ts';
 import { audit } from './audit.ts';
 import { attachPhotos, type PhotoPhase } from './photo-store.ts';
 import type { ProcessedPhoto } from './photos.ts';
@@ -149,7 +149,7 @@ const effects: Record<string, (c: CaseRow, input: TransitionInput, principal: Pr
     if (!input.target) throw badRequest('target_required', 'merging needs the target case (id or code) the duplicate joins');
     const { rows } = await client.query<{ id: string; code: string; closed: boolean }>(
       `SELECT c.id, c.code, s.closed FROM cases.cases c JOIN cases.states s ON s.code = c.state
-       WHERE (c.id::text = $1 OR c.code = $1) AND ${scopeCondition(2)} FOR UPDATE OF c`,
+       WHERE ${caseRefCondition(1)} AND ${scopeCondition(2)} FOR UPDATE OF c`,
       [input.target, principal.scopes],
     );
     const target = rows[0];
@@ -190,19 +190,24 @@ export async function transition(
   photos: readonly ProcessedPhoto[] = [],
 ): Promise<TransitionResult> {
   return inTransaction(pool, async (client) => {
-    const found = await client.query<CaseRow>(
-      `SELECT c.id, c.code, c.state, c.version, c.reporter, c.source, c.grid_code, c.street_code, c.department_id, c.routed_department, c.extension_request
-       FROM cases.cases c WHERE (c.id::text = $1 OR c.code = $1) AND ${scopeCondition(2)} FOR UPDATE`,
-      [caseRef, principal.scopes],
+    // The case (locked), the workflow's row for this action from its state, and the state it leads to: one round
+    // trip. The lock is taken in the CTE, so the joins see the row as it is once the lock is ours (a concurrent
+    // move already committed), not the version first read.
+    const found = await client.query<CaseRow & { t: TransitionRow | null; closed: boolean; step: string | null }>(
+      `WITH c AS (
+         SELECT c.id, c.code, c.state, c.version, c.reporter, c.source, c.grid_code, c.street_code, c.department_id, c.routed_department, c.extension_request
+         FROM cases.cases c WHERE ${caseRefCondition(1)} AND ${scopeCondition(2)} FOR UPDATE)
+       SELECT c.*,
+              CASE WHEN t.action IS NULL THEN NULL ELSE json_build_object('to_state', t.to_state, 'required_right', t.required_right, 'needs_reason', t.needs_reason, 'name_zh', t.name_zh) END AS t,
+              s.closed, s.step
+       FROM c
+       LEFT JOIN cases.transitions t ON t.action = $3 AND t.from_state = c.state
+       LEFT JOIN cases.states s ON s.code = coalesce(t.to_state, c.state)`,
+      [caseRef, principal.scopes, input.action],
     );
     const c = found.rows[0];
     if (!c) throw notFound('unknown_case', `no case ${caseRef}`);
-    const t = (
-      await client.query<TransitionRow>(
-        `SELECT to_state, required_right, needs_reason, name_zh FROM cases.transitions WHERE action = $1 AND from_state = $2`,
-        [input.action, c.state],
-      )
-    ).rows[0];
+    const t = c.t;
     if (!t) {
       const known = await client.query(`SELECT 1 FROM cases.transitions WHERE action = $1 LIMIT 1`, [input.action]);
       if (!known.rows.length) throw badRequest('unknown_action', `no action ${input.action} in the workflow`);
@@ -218,7 +223,7 @@ export async function transition(
     const effect = await (effects[input.action]?.(c, input, principal, photos, client) ?? Promise.resolve<Effect>({ set: {}, details: {} }));
     const to = t.to_state ?? c.state;
     const set: Record<string, unknown> = { ...effect.set, state: to };
-    const closed = (await client.query<{ closed: boolean; step: string | null }>(`SELECT closed, step FROM cases.states WHERE code = $1`, [to])).rows[0]!;
+    const closed = { closed: c.closed, step: c.step };
     if (closed.closed) set.closed_at = { sql: 'now()' };
     const { text, values } = updateSql(set);
     const updated = await client.query<{ version: number }>(`UPDATE cases.cases SET ${text} WHERE id = $${values.length + 1} RETURNING version`, [...values, c.id]);
