@@ -146,6 +146,7 @@ test('the dispatcher clicks a case on the map to open it, and bulk-dispatches ch
   t.regex(results[2]![2]!, /未派遣 409 .*上报/);
   for (const c of [a, b]) t.like((await w.p.http.get(`/api/cases/${c.code}`).set('Authorization', as('reader'))).body, { state: 'dispatched', department_id: 'jtj' });
   // The dispatched cases left the selection; the refused one stays checked for another try.
+  await page.waitForFunction(() => document.getElementById('selected-count')!.textContent === '已选 1 件');
   t.is(await page.textContent('#selected-count'), '已选 1 件');
   t.deepEqual(errors, []);
   await close();

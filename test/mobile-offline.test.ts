@@ -11,7 +11,7 @@ import test from 'ava';
 import type { Browser } from 'playwright-core';
 import { ensureViewerBuilt, launchChromium } from './helpers/browser.ts';
 import { startCaseWorld, type CaseWorld } from './helpers/cases.ts';
-import { fixturesDir } from './helpers/platform.ts';
+import { eventually, fixturesDir } from './helpers/platform.ts';
 
 let w: CaseWorld;
 let browser: Browser;
@@ -70,7 +70,16 @@ test('opened once online, the page opens offline from the service worker; an off
   // The service worker installs (keeping the page, its assets and the categories) and takes the page over.
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null, undefined, { timeout: 30_000 });
   t.false(page.url().includes('key='), 'the key left the address bar');
-  await page.waitForFunction(async () => (await caches.keys()).includes('citybase-m-v1') && (await (await caches.open('citybase-m-v1')).keys()).length >= 3);
+  // (waitForFunction would take the probe's promise for a truthy answer: poll it from here instead.)
+  await eventually(
+    () =>
+      page.evaluate(async () => {
+        if (!(await caches.keys()).includes('citybase-m-v1')) return false;
+        const kept = (await (await caches.open('citybase-m-v1')).keys()).map((r) => r.url);
+        return kept.length >= 3 && kept.some((u) => u.endsWith('/api/cases/categories'));
+      }),
+    30_000,
+  );
 
   await context.setOffline(true);
   reached.length = 0;

@@ -192,7 +192,8 @@ test.serial('the search box finds a place by its Chinese name and takes the map 
   await hit.waitFor();
   await hit.click();
   await page.waitForFunction(() => location.hash.includes('basemap_places'));
-  await page.waitForTimeout(800); // the flight (600 ms)
+  // The flight (600 ms, longer on a busy machine) has ended when the map stops moving.
+  await page.waitForFunction(() => !(window as unknown as { citybase: { map: import('maplibre-gl').Map } }).citybase.map.isMoving());
   const [lon, lat] = await onMap(page, (map) => map.getCenter().toArray());
   t.true(Math.abs(lon! - huaian.lon) < 1e-6 && Math.abs(lat! - huaian.lat) < 1e-6, `centred on 淮安 (${lon}, ${lat})`);
   t.true(await page.locator('#layer-basemap_places').isChecked(), 'the layer of the found feature is switched on');

@@ -48,14 +48,25 @@ function query(): string {
 }
 
 /** Read the queue; with `poll`, only if it changed since the last read (304 otherwise). */
+/**
+ * Tickets of the last list and sheet reads started: an answer that arrives after a newer read began (a poll that
+ * left before an action's own refresh) is dropped, never drawn over the newer one.
+ */
+let listTicket = 0;
+let sheetTicket = 0;
+
 async function loadList(poll = false): Promise<void> {
-  const q = query();
+  // A poll reads what the desk last asked for, not filters being typed and not yet applied.
+  const q = poll && etag !== null ? listQuery : query();
   const headers: Record<string, string> = { ...auth() };
   if (poll && etag && q === listQuery) headers['If-None-Match'] = etag;
+  const ticket = ++listTicket;
   const res = await fetch(api(`api/cases?${q}`), { headers, credentials: 'same-origin', cache: 'no-store' });
+  if (ticket !== listTicket) return;
   $('refreshed').textContent = `${new Date().toLocaleTimeString('zh-CN')} ${res.status === 304 ? '无变化' : '已更新'}`;
   if (res.status === 304) return;
   const body = (await res.json()) as { cases?: CaseRow[]; message?: string };
+  if (ticket !== listTicket) return;
   if (!res.ok) {
     $('refreshed').textContent = `${res.status}: ${body.message ?? ''}`;
     return;
@@ -110,11 +121,12 @@ function showChecked() {
 
 async function showSheet(code: string) {
   current = code;
+  const ticket = ++sheetTicket;
   for (const tr of $('list').querySelectorAll<HTMLElement>('tbody tr')) tr.classList.toggle('current', tr.dataset.code === code);
   const r = await getJson<CaseRow & Record<string, unknown> & { timeline: Array<Record<string, string>>; photos: Array<{ thumb: string; phase: string }>; contact_masked: { name?: string; phone?: string } | null }>(
     `api/cases/${code}`,
   );
-  if (r.status !== 200 || current !== code) return;
+  if (r.status !== 200 || current !== code || ticket !== sheetTicket) return;
   const c = r.body;
   $('sheet').hidden = false;
   $('sheet').dataset.code = c.code;

@@ -62,9 +62,22 @@ async function showOutbox() {
   for (const p of pending) item($('outbox'), `${new Date(p.createdAt).toLocaleTimeString()} ${p.fields.category} · ${p.photos.length} 张照片${p.error ? ` · ${p.error}` : ' · 等待网络'}`, { clientId: p.clientId });
 }
 
-/** Send every waiting report; a network failure keeps it for later, a refusal keeps it with the reason. */
+/**
+ * Send every waiting report; a network failure keeps it for later, a refusal keeps it with the reason. A call
+ * while a send is under way (the network came back while it was still failing) runs another send after it, and a
+ * send that failed while the phone says it is online is tried again, later and later (2 s doubling to 60 s).
+ */
+let flushAgain = false;
+let retryMs = 2_000;
+let retryTimer: ReturnType<typeof setTimeout> | undefined;
 function flush(): Promise<void> {
-  flushing ??= (async () => {
+  if (flushing) {
+    flushAgain = true;
+    return flushing;
+  }
+  clearTimeout(retryTimer);
+  let failed = false;
+  flushing = (async () => {
     try {
       for (const p of await all()) {
         const form = new FormData();
@@ -76,6 +89,7 @@ function flush(): Promise<void> {
           if (!key && !csrf) await session(); // a session's CSRF token, read when the network is there
           res = await fetch(api('api/cases'), { method: 'POST', headers: auth(), body: form });
         } catch {
+          failed = true;
           return; // offline: try again when the network returns
         }
         if (res.status === 200 || res.status === 201) {
@@ -91,6 +105,13 @@ function flush(): Promise<void> {
       flushing = null;
       await showOutbox();
       void refreshLists();
+      if (flushAgain) {
+        flushAgain = false;
+        void flush();
+      } else if (failed && navigator.onLine) {
+        retryTimer = setTimeout(() => void flush(), retryMs);
+        retryMs = Math.min(retryMs * 2, 60_000);
+      } else if (!failed) retryMs = 2_000;
     }
   })();
   return flushing;

@@ -29,10 +29,20 @@ function save(list: Bookmark[]): void {
   }
 }
 
+/** The name being typed: the section is drawn again with the layer panel (which redraws by itself), and keeps it. */
+let draft = '';
+
 export function bookmarksSection(rerender: () => void): HTMLElement {
   const words = t();
   const list = load();
-  const name = h('input', { type: 'text', 'aria-label': words.bookmarkName, placeholder: words.bookmarkName, 'data-bookmark-name': '' });
+  const name = h('input', {
+    type: 'text',
+    'aria-label': words.bookmarkName,
+    placeholder: words.bookmarkName,
+    'data-bookmark-name': '',
+    oninput: (e: Event) => void (draft = (e.target as HTMLInputElement).value),
+  });
+  name.value = draft;
   return h(
     'section',
     { class: 'bookmarks', 'aria-label': words.bookmarks },
@@ -45,6 +55,7 @@ export function bookmarksSection(rerender: () => void): HTMLElement {
           e.preventDefault();
           const label = name.value.trim() || new Date().toLocaleString();
           save([...load().filter((b) => b.name !== label), { name: label, hash: location.hash }]);
+          draft = '';
           rerender();
         },
       },
