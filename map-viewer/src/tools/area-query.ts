@@ -1,3 +1,5 @@
+// The platform's one CSV rule (BOM, RFC 4180, no spreadsheet formulas), shared with the server's exports.
+import { csvFile } from '../../../tile-server/src/csv.ts';
 import { notThereYet, postJson } from '../api.ts';
 import type { CatalogLayer } from '../catalog.ts';
 import { summable, type Hit } from '../features.ts';
@@ -169,9 +171,7 @@ export function statisticsRows(answer: AreaAnswer): Array<Array<string | number 
 }
 
 function csvText(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
-  const cell = (v: string | number | null) => (v === null ? '' : typeof v === 'number' ? String(v) : /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  // A BOM, so Excel opens the UTF-8 Chinese as Chinese.
-  return `\uFEFF${rows.map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
+  return csvFile(rows[0] as readonly string[], rows.slice(1));
 }
 
 function save(blob: Blob, name: string): void {

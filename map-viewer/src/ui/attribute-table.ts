@@ -1,3 +1,5 @@
+// The platform's one CSV rule (BOM, RFC 4180, no spreadsheet formulas), shared with the server's exports.
+import { csvFile } from '../../../tile-server/src/csv.ts';
 import { getJson } from '../api.ts';
 import type { CatalogLayer } from '../catalog.ts';
 import { local, onLang, t } from '../i18n.ts';
@@ -167,13 +169,9 @@ export class AttributeTable {
     const layer = this.layer;
     if (!layer) return;
     const columns = Object.entries(layer.properties);
-    const cell = (v: unknown) => {
-      const s = v === null || v === undefined ? '' : String(v);
-      return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
-    };
-    const lines = [columns.map(([, p]) => cell(local(p.label))).join(','), ...this.rows.map((r) => columns.map(([k]) => cell(r.properties[k])).join(','))];
+    const text = csvFile(columns.map(([, p]) => local(p.label)), this.rows.map((r) => columns.map(([k]) => r.properties[k])));
     const a = document.createElement('a');
-    a.href = URL.createObjectURL(new Blob(['\uFEFF', lines.join('\r\n')], { type: 'text/csv;charset=utf-8' }));
+    a.href = URL.createObjectURL(new Blob([text], { type: 'text/csv;charset=utf-8' }));
     a.download = `${layer.id}.csv`;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { requireRight, type Principal } from '../access/access.ts';
 import { badRequest } from '../errors.ts';
 import { scopeCondition } from './actor.ts';
+import { csvFile } from '../csv.ts';
 
 /**
  * 综合评价 per department or district over a period of local days: 立案数, 派遣准确率 (dispatches not returned),
@@ -65,11 +66,7 @@ export async function evaluation(pool: pg.Pool, principal: Principal, q: Record<
   return rows;
 }
 
-/** RFC 4180 CSV with a UTF-8 BOM (Excel opens Chinese text correctly only with it). */
+/** The evaluation as CSV (csv.ts: BOM, and never a formula in a spreadsheet). */
 export function toCsv(rows: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): string {
-  const cell = (v: unknown) => {
-    const s = v === null || v === undefined ? '' : String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return '\ufeff' + [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\r\n') + '\r\n';
+  return csvFile(columns, rows.map((r) => columns.map((c) => r[c])));
 }

@@ -1,17 +1,13 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { verifyAudit } from '../auth/audit.ts';
+import { csvFile } from '../csv.ts';
 import { openCliDatabase, runCli } from './database.ts';
 
 const usage = `usage:
   npm run audit -- verify                                  prove the chain intact, or name the first broken record
   npm run audit -- export --from <date> --to <date> [--out file.csv]   CSV for the auditor (to is exclusive)
   npm run audit -- prune [--keep-months 6]                 drop whole months older than the retention (at least 6)`;
-
-const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 
 /** The audit trail from the command line (审计员): verify, export, prune by month. */
 async function main(): Promise<number> {
@@ -48,7 +44,7 @@ async function main(): Promise<number> {
         [values.from, values.to],
       );
       const header = ['id', 'at', 'actor_kind', 'actor', 'role', 'source_addr', 'action', 'target', 'outcome', 'details', 'hash'];
-      const text = '\ufeff' + [header.join(','), ...rows.map((r) => header.map((h) => csvCell(r[h])).join(','))].join('\r\n') + '\r\n';
+      const text = csvFile(header, rows.map((r) => header.map((h) => r[h])));
       if (values.out) {
         fs.writeFileSync(values.out, text);
         console.error(`${rows.length} records written to ${values.out}`);

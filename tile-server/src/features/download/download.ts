@@ -1,5 +1,6 @@
 import { strToU8, zipSync } from 'fflate';
 import pg from 'pg';
+import { csvFile } from '../../csv.ts';
 import type { QueryRunner } from '../../db/query.ts';
 import { HttpError, badRequest } from '../../errors.ts';
 import { statementName } from '../../sources/statements.ts';
@@ -110,8 +111,8 @@ export async function download(table: FeatureTable, r: DownloadRequest, run: Que
     }
     case 'csv': {
       const header = [...fields.map((x) => x.name), 'WKT'];
-      const lines = [header, ...features.map((f) => [...f.values, f.geometry])].map((cells) => cells.map(csvCell).join(','));
-      return { body: Buffer.from(`\uFEFF${lines.join('\r\n')}\r\n`), type: 'text/csv; charset=utf-8', filename: `${base}.csv`, count };
+      const text = csvFile(header, features.map((f) => [...f.values, f.geometry]));
+      return { body: Buffer.from(text), type: 'text/csv; charset=utf-8', filename: `${base}.csv`, count };
     }
     case 'shp': {
       const geometries = features.map((f) => (f.geometry === null ? null : (JSON.parse(f.geometry as string) as GeoJSON.Geometry)));
@@ -155,9 +156,3 @@ async function srsWkt(srid: number, run: QueryRunner, signal?: AbortSignal): Pro
   return String(row?.[0] ?? '');
 }
 
-/** RFC 4180: quoted when it holds a comma, quote or line break; null is empty; objects as JSON. */
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { badRequest } from '../../errors.ts';
+import { csvFile } from '../../csv.ts';
 
 /**
  * The daily report (日报) and the regulator's figures (考核) over a range of city days: per vehicle and day the
@@ -169,13 +170,8 @@ const ALARM_COLUMNS = ['overspeed', 'fatigue_driving', 'stop_outside_area', 'fen
 /** The report as CSV (one row per vehicle and day; Excel opens it as UTF-8 thanks to the BOM). */
 export function reportCsv(report: Awaited<ReturnType<typeof dailyReport>>): string {
   const header = ['日期 date', '车牌 plate', '类型 type', '分组 group', '企业 company', '定位点 fixes', '不合格 rejected', '里程km mileage_km', '最高速度 max_speed_kmh', '报警 alarms', ...ALARM_COLUMNS];
-  const cell = (v: unknown) => {
-    let s = v === null || v === undefined ? '' : String(v);
-    if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`; // never a formula in a spreadsheet
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
   const rows = report.vehicles.flatMap((v) =>
     v.days.map((d) => [d.date, v.plate ?? v.id, v.type, v.group, v.company, d.fixes, d.rejected, d.mileageKm, d.maxSpeedKmh, Object.values(d.alarms).reduce((a, b) => a + b, 0), ...ALARM_COLUMNS.map((c) => d.alarms[c] ?? 0)]),
   );
-  return '\ufeff' + [header, ...rows].map((r) => r.map(cell).join(',')).join('\r\n') + '\r\n';
+  return csvFile(header, rows);
 }
