@@ -20,7 +20,7 @@ let rfb: string;
 test.before(async () => {
   p = await startTestPlatform();
   tmp = await mkdtemp(path.join(os.tmpdir(), 'citybase-downloads-'));
-  rfb = (await p.platform.keys.create('rfb', 'downloads test')).key;
+  rfb = (await p.platform.keys.create('rfb', 'downloads test', ['layer:read', 'layer:export'])).key;
 });
 test.after.always(async () => {
   await p?.close();
@@ -128,8 +128,32 @@ test('downloads go through the same access check: a restricted layer is 404 with
   t.is((await get('/collections/fx_roads/download?f=csv')).status, 404);
   const res = await get('/collections/fx_secret/download?f=shp', rfb);
   t.is(res.status, 200);
-  const other = (await p.platform.keys.create('jtj', 'downloads test')).key;
+  const other = (await p.platform.keys.create('jtj', 'downloads test', ['layer:read', 'layer:export'])).key;
   t.is((await get('/collections/fx_secret/download?f=gpkg', other)).status, 404);
+});
+
+test('public layers are open data; an internal or restricted one needs layer:export, and never an embed key', async (t) => {
+  t.is((await get('/collections/fx_shelters/download?f=csv')).status, 200, 'public: anyone');
+  const reader = (await p.platform.keys.create('rfb', 'reads only')).key;
+  t.is((await get('/collections/fx_secret/items?limit=1', reader)).status, 200, 'the reader sees the layer');
+  const refused = await get('/collections/fx_secret/download?f=csv', reader);
+  t.is(refused.status, 403);
+  const problem = JSON.parse(refused.body.toString());
+  t.like(problem, { error: 'forbidden' });
+  t.regex(problem.message, /layer:export/);
+  const layers = async (key: string) =>
+    Object.fromEntries((JSON.parse((await get('/layers', key)).body.toString()).layers as Array<{ id: string; downloadable: boolean }>).map((l) => [l.id, l.downloadable]));
+  t.like(await layers(reader), { fx_secret: false, fx_shelters: true }, 'the catalog tells the viewer what it may offer');
+  t.like(await layers(rfb), { fx_secret: true });
+  // An embed key of the owner, on its own site: the widget may show the layer, never hand it out whole.
+  const site = 'https://rfb.example.gov.cn';
+  const { key: embed } = await p.platform.keys.createEmbed('rfb', { origins: [site], layers: ['fx_secret'] });
+  t.is((await p.http.get(`/collections/fx_secret/items?limit=1&key=${embed}`).set('Origin', site)).status, 200);
+  const fromWidget = await p.http.get(`/collections/fx_secret/download?f=csv&key=${embed}`).set('Origin', site);
+  t.is(fromWidget.status, 403);
+  t.regex(fromWidget.body.message, /embed key/);
+  const records = await p.sql.query(`SELECT count(*)::int AS n FROM citybase.audit_log WHERE action = 'data.export' AND target = 'fx_secret'`);
+  t.true(records.rows[0].n >= 1, 'the export that happened is audited');
 });
 
 test('bad download requests are 400 naming the parameter', async (t) => {

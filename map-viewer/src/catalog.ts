@@ -23,6 +23,8 @@ export interface CatalogLayer {
   fields?: Record<string, string>;
   style: Array<Record<string, unknown>>;
   legend: Array<{ label: Localized; color: string; shape: 'fill' | 'line' | 'circle' | 'symbol' }>;
+  /** The caller may download it (server's canExport); absent from older servers: offered. */
+  downloadable?: boolean;
 }
 
 /** Theme order in the panel: the departments' themes first, the base map last (it sits under everything). */

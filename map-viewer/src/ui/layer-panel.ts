@@ -208,7 +208,7 @@ export class LayerPanel {
       this.parts.layerTools?.(layer) ?? null,
       this.parts.legends.element(layer),
       // Only for layers switched on: what is downloaded is what the planner sees, and the panel keeps few tab stops.
-      state.visible ? this.downloadMenuOf(layer) : null,
+      state.visible && layer.downloadable !== false ? this.downloadMenuOf(layer) : null,
     );
     return item;
   }

@@ -91,6 +91,18 @@ export function canSee(principal: Principal, layer: Pick<LayerMeta, 'access' | '
   }
 }
 
+/**
+ * May the principal take a layer away whole (GET /collections/{layer}/download)? Public layers are open data:
+ * whoever may see them may download them. Internal and restricted ones need the right layer:export besides
+ * seeing them (a viewer reads the map, an editor takes the data), and never through an embed key: that key is
+ * written in other sites' pages, and an Origin header is forged easily outside a browser.
+ */
+export function canExport(principal: Principal, layer: Pick<LayerMeta, 'access' | 'owner' | 'allow'> & Partial<Pick<LayerMeta, 'id' | 'theme'>>): boolean {
+  if (!canSee(principal, layer)) return false;
+  if (layer.access === 'public') return true;
+  return principal.kind !== 'embed' && hasRight(principal, 'layer:export');
+}
+
 /** May the principal import into (and so own or replace) a layer of this department? */
 export function canImportFor(principal: Principal, owner: string, allow: readonly string[] = []): boolean {
   return hasRight(principal, 'layer:import') && principal.department !== null && (principal.department === owner || allow.includes(principal.department));

@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { canSee } from '../access/access.ts';
+import { canExport, canSee } from '../access/access.ts';
 import type { LayerRegistry } from '../registry/registry.ts';
 import type { AppState } from '../app.ts';
 import { baseUrl, keySuffix } from './tilejson.ts';
@@ -32,6 +32,8 @@ export function catalogRoutes(router: Router<AppState>, registry: LayerRegistry,
           fields: meta.fields,
           style: meta.style,
           legend: meta.legend,
+          // May this caller download it (GET /collections/{id}/download)? The viewer offers the menu only then.
+          downloadable: canExport(ctx.state.principal, meta),
         })),
     };
   });

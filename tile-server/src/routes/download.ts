@@ -1,7 +1,9 @@
 import type Router from '@koa/router';
 import type { AppState } from '../app.ts';
+import { canExport, requireRight } from '../access/access.ts';
 import { actorOf, audit } from '../auth/audit.ts';
 import type { QueryRunner } from '../db/query.ts';
+import { HttpError } from '../errors.ts';
 import { download, parseDownloadRequest } from '../features/download/download.ts';
 import type { FeatureLayers } from '../features/layers.ts';
 import { alsoUnderOgc } from './ogc.ts';
@@ -16,6 +18,10 @@ export function downloadRoutes(router: Router<AppState>, layers: FeatureLayers, 
   router.get(alsoUnderOgc('/collections/:layer/download'), async (ctx) => {
     ctx.state.route = 'download';
     const table = layers.get(ctx.params.layer!, ctx.state.principal);
+    if (!canExport(ctx.state.principal, table.meta)) {
+      if (ctx.state.principal.kind === 'embed') throw new HttpError(403, 'forbidden', `layer ${table.id} cannot be downloaded with an embed key`);
+      requireRight(ctx.state.principal, 'layer:export'); // 401 without a principal, 403 naming the right
+    }
     const request = parseDownloadRequest(table, ctx.query);
     const file = await download(table, request, run, clientGone(ctx));
     // A data export is an audited act (安全审计): who took which layer, how much, in which CRS.
