@@ -81,6 +81,7 @@ test('a POST /query that exceeds the statement timeout is a 503 like items and t
     const res = await slow.http.post('/query').send({ geometry: { type: 'Point', coordinates: [119, 33.6] }, buffer: 100, layers: ['fx_points'], limit: 10 });
     t.is(res.status, 503, res.text);
     t.is(res.body.error, 'query_timeout');
+    t.regex(res.body.message, /STATEMENT_TIMEOUT_MS\): narrow it/, 'the client is told what to do, not "service temporarily unavailable"');
   } finally {
     await lock.query('ROLLBACK');
     lock.release();

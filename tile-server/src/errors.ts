@@ -50,7 +50,7 @@ export function clientErrorOf(err: unknown): HttpError | null {
   const e = err as { code?: string; message?: string };
   if (typeof e?.message !== 'string') return null;
   if (e.code === '57014' && /statement timeout/.test(e.message))
-    return new HttpError(503, 'query_timeout', 'the query took longer than the server allows (STATEMENT_TIMEOUT_MS): narrow it (a smaller area, fewer layers, a filter)');
+    return new HttpError(503, 'query_timeout', 'the query took longer than the server allows (STATEMENT_TIMEOUT_MS): narrow it (a smaller area, fewer layers, a filter)').expose();
   if (/Antipodal \(180 degrees long\) edge detected/.test(e.message))
     return badRequest('invalid_geometry', 'a geometry has an edge between antipodal points (180° apart), whose path on the sphere is undefined: add a vertex in between or use a smaller area');
   if (e.code === '22025') return badRequest('invalid_filter', `invalid LIKE pattern: ${e.message} (write \\\\ for a backslash)`);

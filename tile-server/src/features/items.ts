@@ -172,7 +172,7 @@ async function execute(table: FeatureTable, kind: string, q: Query, run: QueryRu
     return await run.prepared(statementName(`${kind}:${table.id}`, q.sql), q.sql, q.params, signal);
   } catch (err) {
     if ((err as { code?: string }).code === '57014' && !signal?.aborted)
-      throw new HttpError(503, 'query_timeout', `the query on ${table.id} took too long: narrow it with bbox, filter or a smaller limit`);
+      throw new HttpError(503, 'query_timeout', `the query on ${table.id} took too long: narrow it with bbox, filter or a smaller limit`).expose();
     throw err;
   }
 }

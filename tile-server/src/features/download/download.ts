@@ -85,11 +85,11 @@ export async function download(table: FeatureTable, r: DownloadRequest, run: Que
     rows = await run.prepared(statementName(`download:${table.id}`, q.sql), q.sql, q.params, signal);
   } catch (err) {
     if ((err as { code?: string }).code === '57014' && !signal?.aborted)
-      throw new HttpError(503, 'query_timeout', `the download of ${table.id} took too long: narrow it with bbox or filter`);
+      throw new HttpError(503, 'query_timeout', `the download of ${table.id} took too long: narrow it with bbox or filter`).expose();
     throw err;
   }
   if (rows.length > MAX_DOWNLOAD_FEATURES)
-    throw new HttpError(413, 'too_many_features', `the selection holds more than ${MAX_DOWNLOAD_FEATURES} features: narrow it with bbox or filter`);
+    throw new HttpError(413, 'too_many_features', `the selection holds more than ${MAX_DOWNLOAD_FEATURES} features: narrow it with bbox or filter`).expose();
   const fields: Field[] = r.properties.map((name) => ({ name, kind: kindOf(table, name) }));
   const features = rows.map(([id, values, geometry]) => ({
     id: id === null ? null : Number(id),
