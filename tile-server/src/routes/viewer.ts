@@ -125,7 +125,6 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
     send(ctx, index, 'html', 'no-cache');
   }
 
-  // The inspectors' phone page (map-viewer/m/, its own Vite entry sharing the assets).
   // The inspectors' phone page, the centre's desk and the vehicle desk: their own Vite entries (map-viewer/m/,
   // cases/, vehicles/), sharing assets.
   for (const page of ['m', 'cases', 'vehicles']) {
