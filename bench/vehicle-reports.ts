@@ -60,9 +60,16 @@ export async function benchMonthReport(url: string): Promise<void> {
     const scan = await timed(() =>
       pool.query(`SELECT count(*), sum(speed_kmh) FROM vehicles.positions WHERE fix_time >= $1 AND fix_time < $2 AND vehicle_id = ANY ($3)`, [range.start, range.end, vehicles.map((v) => v.id)]),
     );
+    // The first report computes every day from the fixes and keeps the figures (vehicles.day_stats); the next
+    // ones read what was kept. Both are printed: the first is what a month costs once, the second every time after.
+    await pool.query(`DELETE FROM vehicles.day_stats WHERE vehicle_id LIKE 'BENCH%'`);
+    const t1 = performance.now();
+    await dailyReport(pool, vehicles, range);
+    const firstMs = performance.now() - t1;
     const report = await timed(() => dailyReport(pool, vehicles, range));
+    console.log(`month report, first (computes and keeps ${VEHICLES * DAYS} vehicle-days): ${(firstMs / 1000).toFixed(2)} s = ${(firstMs / scan).toFixed(1)} × a plain scan of the same rows`);
     console.log(
-      `month report: ${(report / 1000).toFixed(2)} s (median of ${RUNS}; goal < 2 s) = ${(report / scan).toFixed(1)} × a plain scan of the same rows (${(scan / 1000).toFixed(2)} s)`,
+      `month report: ${(report / 1000).toFixed(2)} s (median of ${RUNS}, days kept; goal < 2 s) = ${(report / scan).toFixed(2)} × a plain scan of the same rows (${(scan / 1000).toFixed(2)} s)`,
     );
   } finally {
     await pool.end();

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { createLogger } from '../tile-server/src/log.ts';
 import { raise } from '../tile-server/src/vehicles/alarms/lifecycle.ts';
+import { DayKeeper } from '../tile-server/src/vehicles/reports/keep-days.ts';
 import { addVehicle } from '../tile-server/src/vehicles/fleet.ts';
 import { haversineM } from '../tile-server/src/vehicles/playback/track.ts';
 import { startTestPlatform, type TestPlatform } from './helpers/platform.ts';
@@ -127,4 +129,47 @@ test('bad ranges are 400s naming the problem; the right is needed', async (t) =>
   }
   t.is((await tp.http.get(`/api/vehicles/reports/daily?from=${d1}&to=${d2}`)).status, 401);
   t.is((await report(`from=${d1}&to=${d2}`, keys.noRight)).status, 403);
+});
+
+test('days that are over are kept, and forgotten when a fix of theirs (or of the day before) arrives late', async (t) => {
+  const pool = tp.platform.pool;
+  // Another department's vehicle, so that the other tests' totals (jtj) do not see it.
+  await addVehicle(pool, { plate: '苏H72005', color: 2, phone: '13972000005', type: 'muck_truck', department: 'sthj', district: '320812' });
+  const key = (await tp.platform.keys.create('sthj', 'reports', ['vehicle:watch'])).key;
+  await tp.platform.vehicles.refreshFleet();
+  const writer = tp.platform.vehicles.writer;
+  const fix = (f: { t: number; lon: number; lat: number; speed: number }, backfill = false) =>
+    writer.add({ vehicleId: '苏H72005', time: f.t, lon: f.lon, lat: f.lat, speedKmh: f.speed, course: 0, altitudeM: null, source: 'test', alarm: 0, status: 0, mileageKm: null, satellites: 8, extras: null, receivedAt: Date.now(), backfill });
+  for (const f of [...day1, ...day2]) fix(f);
+  await writer.flush();
+  const days = async () => {
+    const res = await report(`from=${d1}&to=${d2}`, key);
+    t.is(res.status, 200);
+    return (res.body.vehicles as Array<{ id: string; days: Array<{ date: string; fixes: number; mileageKm: number }> }>).find((v) => v.id === '苏H72005')!.days;
+  };
+  const kept = async () => (await tp.sql.query(`SELECT to_char(day, 'YYYY-MM-DD') AS day, fixes FROM vehicles.day_stats WHERE vehicle_id = '苏H72005' ORDER BY day`)).rows;
+  const km = (m: number) => Math.round(m) / 1000;
+
+  const before = await days();
+  t.like(before, [{ date: d1, fixes: 11 }, { date: d2, fixes: 6 }]);
+  t.deepEqual(await kept(), [{ day: d1, fixes: 11 }, { day: d2, fixes: 6 }], 'both days are over: kept');
+  t.deepEqual(await days(), before, 'read back from what was kept, the same figures');
+
+  // A blind-area fix of day 1 comes in late, at 23:00 and 1 km further north: day 1 and day 2 (whose first leg
+  // starts at day 1's last fix) are forgotten, and computed again with it.
+  const late = { t: at(d1, 23), lon: 119.0, lat: 33.52, speed: 10 };
+  fix(late, true);
+  await writer.flush();
+  t.deepEqual(await kept(), [], 'forgotten');
+  const after = await days();
+  t.is(after[0]!.fixes, 12);
+  t.true(Math.abs(after[0]!.mileageKm - km(legs([...day1, late]))) < 0.002, `day 1: ${after[0]!.mileageKm} km`);
+  t.true(Math.abs(after[1]!.mileageKm - km(legs([late, ...day2]))) < 0.002, `day 2 starts from the late fix: ${after[1]!.mileageKm} km`);
+  t.deepEqual(await kept(), [{ day: d1, fixes: 12 }, { day: d2, fixes: 6 }]);
+
+  // The nightly pass keeps yesterday for every vehicle, days without fixes as zeros.
+  await tp.sql.query(`DELETE FROM vehicles.day_stats WHERE day = $1`, [d2]);
+  await new DayKeeper(pool, createLogger('silent')).keepYesterday();
+  const { rows } = await tp.sql.query(`SELECT vehicle_id, fixes FROM vehicles.day_stats WHERE day = $1 AND vehicle_id IN ('苏H72005', '苏H72004')`, [d2]);
+  t.deepEqual(Object.fromEntries(rows.map((r) => [r.vehicle_id, r.fixes])), { 苏H72005: 6, 苏H72004: 0 });
 });

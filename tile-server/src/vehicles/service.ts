@@ -1,3 +1,4 @@
+import { DayKeeper } from './reports/keep-days.ts';
 import path from 'node:path';
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -72,6 +73,7 @@ export class VehicleService {
   /** Sessions per vehicle: a vehicle is online while one of its terminals' connections is authenticated. */
   private sessions = new Map<string, Set<object>>();
   private refresh: NodeJS.Timeout | null = null;
+  private readonly dayKeeper: DayKeeper;
   /** Set by startGateway: terminals report through this process. */
   gatewayRunning = false;
 
@@ -95,11 +97,13 @@ export class VehicleService {
       },
     );
     this.keeper = new PartitionKeeper(opts.pool, opts.retentionDays, opts.log);
+    this.dayKeeper = new DayKeeper(opts.pool, opts.log);
     if (opts.registry) this.metrics = new VehicleMetrics(opts.registry, this);
   }
 
   async start(): Promise<this> {
     await this.keeper.start();
+    this.dayKeeper.start();
     await this.refreshFleet();
     // Vehicles registered elsewhere (the CLI, another server) appear on the desk within this time. Only while
     // there is something to serve (a gateway here, or a desk connected): an idle platform sends no queries.
@@ -248,6 +252,7 @@ export class VehicleService {
 
   async close(): Promise<void> {
     this.keeper.stop();
+    await this.dayKeeper.stop();
     await this.readingStored;
     if (this.refresh) clearInterval(this.refresh);
     if (this.offlineTimer) clearInterval(this.offlineTimer);

@@ -38,23 +38,37 @@ export function parseReportRange(q: Record<string, unknown>): ReportRange {
   return { from: q.from as string, to: q.to as string, start: new Date(from - CITY_OFFSET_MS), end: new Date(to + 86_400_000 - CITY_OFFSET_MS), days };
 }
 
-// Per vehicle and city day: legs are counted on the day of the fix that ends them. A leg's length is the
-// equirectangular distance on the sphere (R = 6,371,008.8 m): within 0.1 % of the great circle for legs of a few
-// km, and plain arithmetic instead of a PostGIS call per leg (1.6× faster: 3.1 s instead of 4.9 s for 864,000
-// fixes in bench/vehicle-reports.ts on 2 cores).
+// Per vehicle and city day: legs are counted on the day of the fix that ends them, from the vehicle's previous fix
+// (up to a day earlier: the first leg of a day starts at the day before's last fix), so a day's figures do not
+// depend on the range asked for and can be kept (vehicles.day_stats). A leg's length is the equirectangular
+// distance on the sphere (R = 6,371,008.8 m): within 0.1 % of the great circle for legs of a few km, and plain
+// arithmetic instead of a PostGIS call per leg (1.6× faster: 3.1 s instead of 4.9 s for 864,000 fixes in
+// bench/vehicle-reports.ts on 2 cores).
 const DAYS_SQL = `WITH f AS (
   SELECT vehicle_id, fix_time, speed_kmh, ST_X(geom) AS x, ST_Y(geom) AS y
   FROM vehicles.positions
-  WHERE fix_time >= $1 AND fix_time < $2 AND vehicle_id = ANY ($3)
+  WHERE fix_time >= $1::timestamptz - interval '1 day' AND fix_time < $2 AND vehicle_id = ANY ($3)
 ), p AS (
-  SELECT vehicle_id, speed_kmh, ((fix_time AT TIME ZONE 'UTC') + interval '8 hours')::date AS day, x, y,
+  SELECT vehicle_id, fix_time, speed_kmh, ((fix_time AT TIME ZONE 'UTC') + interval '8 hours')::date AS day, x, y,
          lag(x) OVER w AS px, lag(y) OVER w AS py
   FROM f WINDOW w AS (PARTITION BY vehicle_id ORDER BY fix_time)
 )
 SELECT vehicle_id AS "vehicleId", to_char(day, 'YYYY-MM-DD') AS date, count(*)::int AS fixes,
        round((coalesce(sum(111195.08 * sqrt(((x - px) * cos(radians((y + py) / 2))) ^ 2 + (y - py) ^ 2)), 0) / 1000)::numeric, 3)::float8 AS "mileageKm",
        coalesce(max(speed_kmh), 0)::float8 AS "maxSpeedKmh"
-FROM p GROUP BY vehicle_id, day`;
+FROM p WHERE fix_time >= $1 GROUP BY vehicle_id, day`;
+
+const KEPT_SQL = `SELECT vehicle_id AS "vehicleId", to_char(day, 'YYYY-MM-DD') AS date, fixes, mileage_km AS "mileageKm", max_speed_kmh AS "maxSpeedKmh"
+FROM vehicles.day_stats WHERE vehicle_id = ANY ($1) AND day >= $2::date AND day <= $3::date`;
+
+// Every (vehicle, day) of the computed span is kept, the days without fixes as zeros.
+const KEEP_SQL = `INSERT INTO vehicles.day_stats (vehicle_id, day, fixes, mileage_km, max_speed_kmh)
+SELECT v, d::date, coalesce(r.fixes, 0), coalesce(r."mileageKm", 0), coalesce(r."maxSpeedKmh", 0)
+FROM unnest($1::text[]) v CROSS JOIN unnest($2::date[]) d
+LEFT JOIN json_to_recordset($3::json) AS r("vehicleId" text, date date, fixes int, "mileageKm" float8, "maxSpeedKmh" float8)
+  ON r."vehicleId" = v AND r.date = d
+ON CONFLICT (vehicle_id, day) DO UPDATE SET fixes = EXCLUDED.fixes, mileage_km = EXCLUDED.mileage_km,
+  max_speed_kmh = EXCLUDED.max_speed_kmh, computed_at = now()`;
 
 const REJECTED_SQL = `SELECT vehicle_id AS "vehicleId", to_char(((received_at AT TIME ZONE 'UTC') + interval '8 hours')::date, 'YYYY-MM-DD') AS date, count(*)::int AS n
 FROM vehicles.rejected_fixes
@@ -70,13 +84,13 @@ GROUP BY 1, 2, 3`;
 const CONNECTED_SQL = `SELECT vehicle_id AS "vehicleId" FROM vehicles.terminals WHERE registered_at IS NOT NULL AND vehicle_id = ANY ($1)`;
 
 /**
- * Run a query with JIT off: PostGIS's distance functions carry a high planner cost, so the legs' query looks
- * expensive enough to be JIT-compiled, which costs more than the query itself (measured by bench:vehicles).
+ * Run queries in one transaction with JIT off: PostGIS's distance functions carry a high planner cost, so the legs'
+ * query looks expensive enough to be JIT-compiled, which costs more than the query itself (bench:vehicles).
  */
-async function withoutJit<T>(pool: pg.Pool, f: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+async function withoutJit<T>(pool: pg.Pool, f: (c: pg.PoolClient) => Promise<T>, mode = 'READ ONLY'): Promise<T> {
   const c = await pool.connect();
   try {
-    await c.query('BEGIN READ ONLY');
+    await c.query(`BEGIN ${mode}`);
     await c.query('SET LOCAL jit = off');
     const out = await f(c);
     await c.query('COMMIT');
@@ -87,6 +101,48 @@ async function withoutJit<T>(pool: pg.Pool, f: (c: pg.PoolClient) => Promise<T>)
   } finally {
     c.release();
   }
+}
+
+type DayRow = { vehicleId: string; date: string; fixes: number; mileageKm: number; maxSpeedKmh: number };
+const DAY_MS = 86_400_000;
+const dayStart = (date: string) => new Date(Date.parse(`${date}T00:00:00Z`) - CITY_OFFSET_MS);
+
+/**
+ * The per-day figures of the range: days that are over come from vehicles.day_stats, and those not kept yet (or
+ * forgotten because fixes came late) are computed once and kept; the current day is always computed.
+ */
+export async function vehicleDays(pool: pg.Pool, ids: string[], range: ReportRange, now = new Date()): Promise<DayRow[]> {
+  const over = range.days.filter((d) => dayStart(d).getTime() + DAY_MS <= now.getTime());
+  const open = range.days.filter((d) => !over.includes(d));
+  const rows: DayRow[] = [];
+  if (over.length) {
+    const kept = (await pool.query<DayRow>(KEPT_SQL, [ids, over[0], over.at(-1)])).rows;
+    rows.push(...kept);
+    const have = new Set(kept.map((r) => `${r.vehicleId}\u0000${r.date}`));
+    const missing = ids.filter((id) => over.some((d) => !have.has(`${id}\u0000${d}`)));
+    if (missing.length) {
+      const todo = over.filter((d) => missing.some((id) => !have.has(`${id}\u0000${d}`)));
+      const span = over.slice(over.indexOf(todo[0]!), over.indexOf(todo.at(-1)!) + 1);
+      const computed = await withoutJit(
+        pool,
+        async (c) => {
+          // Late fixes wait while this runs (the trigger of migration 0055), so what is kept is what was read.
+          await c.query(`SELECT pg_advisory_xact_lock(hashtext('vehicles.day_stats'))`);
+          const r = (await c.query<DayRow>(DAYS_SQL, [dayStart(span[0]!), new Date(dayStart(span.at(-1)!).getTime() + DAY_MS), missing])).rows;
+          await c.query(KEEP_SQL, [missing, span, JSON.stringify(r)]);
+          return r;
+        },
+        'READ WRITE',
+      );
+      const inSpan = new Set(span);
+      const fresh = new Set(missing);
+      for (let i = rows.length - 1; i >= 0; i--) if (fresh.has(rows[i]!.vehicleId) && inSpan.has(rows[i]!.date)) rows.splice(i, 1);
+      rows.push(...computed);
+    }
+  }
+  if (open.length)
+    rows.push(...(await withoutJit(pool, (c) => c.query<DayRow>(DAYS_SQL, [dayStart(open[0]!), range.end, ids]))).rows);
+  return rows.filter((r) => r.fixes > 0);
 }
 
 export interface ReportVehicle {
@@ -112,7 +168,7 @@ export async function dailyReport(pool: pg.Pool, vehicles: ReportVehicle[], rang
   const ids = vehicles.map((v) => v.id);
   const args = [range.start, range.end, ids];
   const [days, rejected, alarms, connected] = await Promise.all([
-    withoutJit(pool, (c) => c.query<{ vehicleId: string; date: string; fixes: number; mileageKm: number; maxSpeedKmh: number }>(DAYS_SQL, args)),
+    vehicleDays(pool, ids, range),
     pool.query<{ vehicleId: string; date: string; n: number }>(REJECTED_SQL, args),
     pool.query<{ vehicleId: string; date: string; type: string; n: number }>(ALARMS_SQL, args),
     pool.query<{ vehicleId: string }>(CONNECTED_SQL, [ids]),
@@ -125,12 +181,12 @@ export async function dailyReport(pool: pg.Pool, vehicles: ReportVehicle[], rang
     if (!d) byDay.set(date, (d = { date, fixes: 0, rejected: 0, mileageKm: 0, maxSpeedKmh: 0, alarms: {} }));
     return d;
   };
-  for (const r of days.rows) Object.assign(cell(r.vehicleId, r.date), { fixes: r.fixes, mileageKm: r.mileageKm, maxSpeedKmh: r.maxSpeedKmh });
+  for (const r of days) Object.assign(cell(r.vehicleId, r.date), { fixes: r.fixes, mileageKm: r.mileageKm, maxSpeedKmh: r.maxSpeedKmh });
   for (const r of rejected.rows) cell(r.vehicleId, r.date).rejected = r.n;
   for (const r of alarms.rows) cell(r.vehicleId, r.date).alarms[r.type] = r.n;
 
   const connectedIds = new Set(connected.rows.map((r) => r.vehicleId));
-  const onlineIds = new Set(days.rows.map((r) => r.vehicleId));
+  const onlineIds = new Set(days.map((r) => r.vehicleId));
   let fixes = 0;
   let refused = 0;
   let mileage = 0;
