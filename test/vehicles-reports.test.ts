@@ -79,6 +79,8 @@ test('mileage, fixes, refused fixes, top speed and alarms per vehicle and city d
 test('the 考核 figures: 入网率, 上线率, 数据合格率, overspeed per online vehicle, fatigue alarms', async (t) => {
   const { summary } = (await report(`from=${d1}&to=${d2}`)).body;
   t.like(summary, {
+    trackCompletenessRate: 1,
+    driftVehicleRate: 0,
     vehicles: 4,
     connected: 2,
     online: 1,
@@ -172,4 +174,17 @@ test('days that are over are kept, and forgotten when a fix of theirs (or of the
   await new DayKeeper(pool, createLogger('silent')).keepYesterday();
   const { rows } = await tp.sql.query(`SELECT vehicle_id, fixes FROM vehicles.day_stats WHERE day = $1 AND vehicle_id IN ('苏H72005', '苏H72004')`, [d2]);
   t.deepEqual(Object.fromEntries(rows.map((r) => [r.vehicle_id, r.fixes])), { 苏H72005: 6, 苏H72004: 0 });
+
+  // 轨迹完整率 and 卫星定位漂移车辆率: a fix 7 km on from day 2's last one breaks the track (more than 5 km between
+  // fixes: counted in the mileage, not in the complete mileage), and a fix refused as a jump makes the vehicle drift.
+  const far = { t: at(d2, 22), lon: 119.0, lat: 33.515 + 0.063, speed: 50 };
+  fix(far, true);
+  writer.reject({ vehicleId: '苏H72005', time: at(d2, 21), receivedAt: at(d2, 21) + 1000, lon: 119.5, lat: 34, reason: 'jump: 900 km/h implied from the previous fix (limit 160)' });
+  await writer.flush();
+  const { summary } = (await report(`from=${d1}&to=${d2}`, key)).body;
+  const total = legs([...day1, late]) + legs([late, ...day2, far]);
+  const broken = haversineM(day2.at(-1)!, far);
+  t.true(broken > 5000);
+  t.true(Math.abs(summary.trackCompletenessRate - (total - broken) / total) < 0.001, `轨迹完整率 ${summary.trackCompletenessRate}`);
+  t.is(summary.driftVehicleRate, 1, 'the one online vehicle drifted');
 });

@@ -8,6 +8,7 @@ CREATE TABLE vehicles.day_stats (
   day          date NOT NULL,          -- Huai'an's day (UTC+8)
   fixes        integer NOT NULL,
   mileage_km   double precision NOT NULL,
+  complete_km  double precision NOT NULL, -- of it, legs of a complete track (README: 轨迹完整率)
   max_speed_kmh double precision NOT NULL,
   computed_at  timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (vehicle_id, day)
