@@ -80,7 +80,7 @@ ON CONFLICT (vehicle_id, day) DO UPDATE SET fixes = EXCLUDED.fixes, mileage_km =
   complete_km = EXCLUDED.complete_km, max_speed_kmh = EXCLUDED.max_speed_kmh, computed_at = now()`;
 
 // 卫星定位漂移: a vehicle drifted in the period when the filters refused a fix of it as a jump (an implied speed
-// above FILTER_MAX_SPEED_KMH from its previous fix).
+// above IMPORT_MAX_SPEED_KMH, which the live filters use too, from its previous fix).
 const DRIFT_SQL = `SELECT DISTINCT vehicle_id AS "vehicleId" FROM vehicles.rejected_fixes
 WHERE received_at >= $1 AND received_at < $2 AND vehicle_id = ANY ($3) AND reason LIKE 'jump:%'`;
 
