@@ -198,6 +198,35 @@ for (const [size, viewport, login] of [
     t.deepEqual(await fencesInApi(), []);
     const audited = (await tp.sql.query(`SELECT action FROM citybase.audit_log WHERE target = $1 ORDER BY id`, [`fence:${saved!.id}`])).rows.map((r) => r.action);
     t.deepEqual(audited, ['vehicle.fence_create', 'vehicle.fence_update', 'vehicle.fence_delete']);
+
+    if (!mobile) {
+      // A route: a line of three points ended by a double-click, with its width.
+      await page.click('#fence-draw-route');
+      const pts = [await press(page, mobile, 0.2, 0.5), await press(page, mobile, 0.5, 0.3)];
+      const box2 = await canvasBox(page);
+      const last = { x: Math.round(box2.x + box2.width * 0.8), y: Math.round(box2.y + box2.height * 0.6) };
+      await page.mouse.dblclick(last.x, last.y);
+      pts.push({ x: last.x - box2.x, y: last.y - box2.y });
+      await page.waitForSelector('#fence-form:not([hidden])');
+      t.is(await page.inputValue('#fe-kind'), 'route');
+      t.true(await page.locator('#fe-width').isVisible());
+      await page.fill('#fe-name', '5路公交线路');
+      await page.fill('#fe-width', '30');
+      await page.click('#fe-save');
+      await page.locator('#fence-list li:has(b:text-is("5路公交线路"))').waitFor();
+      const [route] = await fencesInApi();
+      const line = route!.geometry.coordinates as unknown as LonLat[];
+      const want = await onMap(page, (map, ps) => ps.map((p) => map.unproject([p.x, p.y]).toArray() as LonLat), pts);
+      t.is(route!.geometry.type, 'LineString');
+      t.is(line.length, 3);
+      for (let i = 0; i < 3; i++) t.true(close(line[i]!, want[i]!), `route point ${i}`);
+      t.like(route!.properties, { kind: 'route', widthM: 30, schedule: null, vehicleTypes: null });
+      await screenshot(page, 'vehicles-fences-route');
+      await page.locator('#fence-list li:has(b:text-is("5路公交线路"))').click();
+      page.once('dialog', (d) => void d.accept());
+      await page.click('#fence-delete');
+      await page.waitForSelector('#fence-list li.empty');
+    }
     t.deepEqual(errors, []);
     await context.close();
   });
