@@ -176,3 +176,48 @@ test.serial('repeats of an open alarm collapse into it', async (t) => {
   const rows = (await tp.sql.query(`SELECT repeats, state FROM vehicles.alarms WHERE type = 'terminal_emergency'`)).rows;
   t.deepEqual(rows, [{ repeats: 3, state: 'raised' }]);
 });
+
+test.serial('PUT a fence: geometry and properties replaced under the same id, the live engine uses it; 404 for another department, 403 without vehicle:manage, 400 naming the problem; audited', async (t) => {
+  const other = (await tp.platform.keys.create('cgj', 'other admin', ['vehicle:watch', 'vehicle:manage'])).key;
+  const created = await tp.http
+    .post('/api/vehicles/fences')
+    .set('Authorization', `Bearer ${manage}`)
+    .send({ name: '工地', kind: 'no_entry', geometry: { type: 'Polygon', coordinates: [square] }, vehicleTypes: ['muck_truck'], dwellS: 0 });
+  t.is(created.status, 201);
+  const id = created.body.id as number;
+  // Moved 0.1° east and made a 40 km/h zone.
+  const moved = square.map(([x, y]) => [Math.round((x + 0.1) * 1e6) / 1e6, y] as [number, number]);
+  const body = { name: '工地限速', kind: 'speed_limit', geometry: { type: 'Polygon', coordinates: [moved] }, speedLimitKmh: 40, schedule: [{ days: [1, 2, 3, 4, 5], from: '07:00', to: '19:00' }], dwellS: 10 };
+  t.is((await tp.http.put(`/api/vehicles/fences/${id}`).set('Authorization', `Bearer ${watch}`).send(body)).status, 403);
+  const foreign = await tp.http.put(`/api/vehicles/fences/${id}`).set('Authorization', `Bearer ${other}`).send(body);
+  t.is(foreign.status, 404);
+  t.is(foreign.body.error, 'unknown_fence');
+  t.is((await tp.http.delete(`/api/vehicles/fences/${id}`).set('Authorization', `Bearer ${other}`)).status, 404);
+  const open = await tp.http.put(`/api/vehicles/fences/${id}`).set('Authorization', `Bearer ${manage}`).send({ ...body, geometry: { type: 'Polygon', coordinates: [moved.slice(0, 4)] } });
+  t.is(open.status, 400);
+  t.is(open.body.error, 'invalid_fence');
+  t.regex(open.body.message, /^geometry\.coordinates\.0: .*closed/);
+  const two = await tp.http.put(`/api/vehicles/fences/${id}`).set('Authorization', `Bearer ${manage}`).send({ ...body, geometry: { type: 'Polygon', coordinates: [[moved[0], moved[1], moved[0]]] } });
+  t.is(two.status, 400);
+  t.regex(two.body.message, /at least 3 vertices/);
+  const noLimit = await tp.http.put(`/api/vehicles/fences/${id}`).set('Authorization', `Bearer ${manage}`).send({ ...body, speedLimitKmh: undefined });
+  t.regex(noLimit.body.message, /needs speedLimitKmh/);
+  t.is((await tp.http.put(`/api/vehicles/fences/999999`).set('Authorization', `Bearer ${manage}`).send(body)).status, 404);
+
+  const ok = await tp.http.put(`/api/vehicles/fences/${id}`).set('Authorization', `Bearer ${manage}`).send(body);
+  t.is(ok.status, 200);
+  t.deepEqual(ok.body, { id });
+  const fences = await tp.http.get('/api/vehicles/fences').set('Authorization', `Bearer ${watch}`);
+  const f = fences.body.features.find((x: { id: number }) => x.id === id);
+  t.deepEqual(f.geometry.coordinates, [moved]);
+  t.like(f.properties, { name: '工地限速', kind: 'speed_limit', speedLimitKmh: 40, vehicleTypes: null, dwellS: 10, schedule: body.schedule });
+  // The live engine has the change: 50 km/h in the moved zone on a Tuesday morning is overspeed against this fence.
+  const probe = { ...truck, id: 'probe', plate: 'probe' };
+  const decisions = [0, 10, 20, 30, 40].flatMap((s) => tp.platform.vehicles.alarms.evaluate(probe, at(s, 119.115, 33.605, 50)));
+  t.deepEqual(decisions.map((d) => [d.type, d.fenceId, d.detail?.limitKmh]), [['overspeed', id, 40]]);
+
+  t.is((await tp.http.delete(`/api/vehicles/fences/${id}`).set('Authorization', `Bearer ${manage}`)).status, 204);
+  const audited = (await tp.sql.query(`SELECT action, target, details FROM citybase.audit_log WHERE target = $1 ORDER BY id`, [`fence:${id}`])).rows;
+  t.deepEqual(audited.map((r) => r.action), ['vehicle.fence_create', 'vehicle.fence_update', 'vehicle.fence_delete']);
+  t.like(audited[1].details, { name: '工地限速', kind: 'speed_limit' });
+});

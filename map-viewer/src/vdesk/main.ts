@@ -1,5 +1,6 @@
 import type { GeoJSONSource, Map as MapLibreMap, StyleSpecification } from 'maplibre-gl';
 import { maplibre } from '../map/maplibre.ts';
+import { FenceEditor } from './fence-editor.ts';
 import { Player, type TrackData } from './player.ts';
 import { alarmTypeNames, lang, named, setLang, vehicleTypeNames, w } from './words.ts';
 import './vdesk.css';
@@ -68,6 +69,8 @@ let selected: string | null = null;
 let following = false;
 let map: MapLibreMap;
 let player: Player | null = null;
+let fenceEditor: FenceEditor | null = null;
+let canManage = false;
 
 /** A vehicle's state on the desk: an open alarm wins over its connection status. */
 let alarmed: Set<string> | null = null;
@@ -116,6 +119,7 @@ function renderWords(): void {
   fillSelect('f-type', t.allTypes, Object.keys(vehicleTypeNames).map((k) => [k, named(vehicleTypeNames, k)]));
   fillSelect('f-status', t.allStates, (['online', 'offline', 'unknown', 'alarm'] as const).map((k) => [k, t[k]]));
   renderGroups();
+  fenceEditor?.renderWords();
   renderAll();
 }
 
@@ -462,10 +466,14 @@ async function createMap(): Promise<void> {
   map = new maplibre.Map({ container: 'map', style, bounds: [118.2, 32.7, 119.6, 34.2], maxZoom: 19, attributionControl: { compact: true }, localIdeographFontFamily: 'sans-serif' });
   map.addControl(new maplibre.NavigationControl({ visualizePitch: false }), 'top-right');
   map.addControl(new maplibre.ScaleControl({ unit: 'metric' }), 'bottom-left');
-  (window as unknown as { citybase: unknown }).citybase = { map, desk: { fleet, alarms, get player() { return player; } } };
+  (window as unknown as { citybase: unknown }).citybase = { map, desk: { fleet, alarms, get player() { return player; }, get fences() { return fenceEditor; } } };
   await new Promise<void>((resolve) => map.once('load', () => resolve()));
   map.addImage('vdesk-arrow', arrowImage(), { pixelRatio: 2 });
   map.addSource('playback-track', { type: 'geojson', data: EMPTY });
+  // Fences under everything the desk draws on them: added first.
+  fenceEditor = new FenceEditor(map, call, canManage);
+  fenceEditor.install();
+  void fenceEditor.load();
   map.addSource('playback-marker', { type: 'geojson', data: EMPTY });
   // Clustered below zoom 12 (traccar-web clusters to 14); a cluster with an alarm in it is red.
   map.addSource('fleet', {
@@ -528,6 +536,7 @@ async function createMap(): Promise<void> {
       renderDetail();
     }
   });
+  fenceEditor.raise();
   updateMap();
   fitFleet();
 }
@@ -791,7 +800,7 @@ function wire(): void {
     await call('DELETE', 'api/session');
     location.assign(api(`login?next=${encodeURIComponent(location.pathname)}`));
   });
-  const tabs = [['tab-fleet', 'fleet-panel'], ['tab-alarms', 'alarm-panel'], ['tab-reports', 'report-panel']] as const;
+  const tabs = [['tab-fleet', 'fleet-panel'], ['tab-alarms', 'alarm-panel'], ['tab-reports', 'report-panel'], ['tab-fences', 'fence-panel']] as const;
   for (const [tab] of tabs)
     $(tab).addEventListener('click', () => {
       for (const [other, panel] of tabs) {
@@ -848,7 +857,8 @@ async function start(): Promise<void> {
   if (!session.rights.includes('vehicle:watch')) return gate('noRight');
   csrf = session.csrfToken ?? '';
   wire();
-  if (session.rights.includes('vehicle:manage')) $('register').hidden = false;
+  canManage = session.rights.includes('vehicle:manage');
+  if (canManage) $('register').hidden = false;
   $('who').textContent = session.login ?? '';
   $('signout').hidden = false;
   $('desk').hidden = false;

@@ -78,6 +78,33 @@ const zh = {
   imported: '已导入',
   trip: '行驶',
   stop: '停车',
+  fences: '围栏',
+  drawArea: '画区域',
+  drawRoute: '画线路',
+  drawHintArea: '在地图上依次点击各顶点，点击第一个顶点、双击或按“完成”结束（至少 3 个顶点），Esc 取消',
+  drawHintRoute: '在地图上依次点击线路各点，双击或按“完成”结束（至少 2 个点），Esc 取消',
+  editHint: '拖动顶点修改形状，然后保存',
+  finish: '完成',
+  cancel: '取消',
+  save: '保存',
+  edit: '编辑',
+  remove: '删除',
+  confirmDelete: '删除围栏',
+  fenceName: '名称',
+  fenceKind: '类型',
+  speedLimit: '限速(公里/小时)',
+  widthM: '宽度(米)',
+  radiusM: '半径(米)',
+  vehicleTypesLabel: '车辆类型（不选为全部）',
+  scheduleLabel: '生效时间（起止相同为全天）',
+  dwellS: '停留(秒)',
+  allDays: '每天',
+  allHours: '全天',
+  always: '全天候',
+  noFences: '还没有围栏',
+  needVertices: '顶点不够',
+  saved: '已保存',
+  circle: '圆形',
 };
 type Words = typeof zh;
 
@@ -158,6 +185,33 @@ const en: Words = {
   imported: 'Imported',
   trip: 'Trip',
   stop: 'Stop',
+  fences: 'Fences',
+  drawArea: 'Draw an area',
+  drawRoute: 'Draw a route',
+  drawHintArea: 'Click the vertices on the map; click the first vertex, double-click or press Finish to end (3 vertices at least); Esc cancels',
+  drawHintRoute: 'Click the points of the route on the map; double-click or press Finish to end (2 points at least); Esc cancels',
+  editHint: 'Drag the vertices to change the shape, then save',
+  finish: 'Finish',
+  cancel: 'Cancel',
+  save: 'Save',
+  edit: 'Edit',
+  remove: 'Delete',
+  confirmDelete: 'Delete the fence',
+  fenceName: 'Name',
+  fenceKind: 'Kind',
+  speedLimit: 'Speed limit (km/h)',
+  widthM: 'Width (m)',
+  radiusM: 'Radius (m)',
+  vehicleTypesLabel: 'Vehicle types (none = all)',
+  scheduleLabel: 'Active (same from and to = all day)',
+  dwellS: 'Dwell (s)',
+  allDays: 'Every day',
+  allHours: 'all day',
+  always: 'Always',
+  noFences: 'No fences yet',
+  needVertices: 'Not enough vertices',
+  saved: 'Saved',
+  circle: 'Circle',
 };
 
 export const vehicleTypeNames: Record<string, { zh: string; en: string }> = {
@@ -167,6 +221,23 @@ export const vehicleTypeNames: Record<string, { zh: string; en: string }> = {
   bus: { zh: '公交', en: 'Bus' },
   taxi: { zh: '出租车', en: 'Taxi' },
   other: { zh: '其他', en: 'Other' },
+};
+
+export const fenceKindNames: Record<string, { zh: string; en: string }> = {
+  no_entry: { zh: '禁行区', en: 'No entry' },
+  speed_limit: { zh: '限速区', en: 'Speed limit' },
+  expected_stop: { zh: '停车场/工地/消纳场', en: 'Expected stop' },
+  route: { zh: '线路', en: 'Route' },
+};
+
+export const dayNames: Record<string, { zh: string; en: string }> = {
+  1: { zh: '一', en: 'Mon' },
+  2: { zh: '二', en: 'Tue' },
+  3: { zh: '三', en: 'Wed' },
+  4: { zh: '四', en: 'Thu' },
+  5: { zh: '五', en: 'Fri' },
+  6: { zh: '六', en: 'Sat' },
+  7: { zh: '日', en: 'Sun' },
 };
 
 export const alarmTypeNames: Record<string, { zh: string; en: string }> = {

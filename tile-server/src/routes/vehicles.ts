@@ -5,7 +5,7 @@ import type pg from 'pg';
 import type { AppState } from '../app.ts';
 import { requireRight, type Principal } from '../access/access.ts';
 import { readJsonBody } from '../features/body.ts';
-import { createFence, deleteFence, parseFence } from '../vehicles/alarms/fence-store.ts';
+import { createFence, deleteFence, parseFence, updateFence } from '../vehicles/alarms/fence-store.ts';
 import { transition, type AlarmAction } from '../vehicles/alarms/lifecycle.ts';
 import { parseRuleChange, saveRule } from '../vehicles/alarms/rules.ts';
 import { addVehicle, FleetError, vehicleTypes, type VehicleType } from '../vehicles/fleet.ts';
@@ -233,9 +233,31 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
     ctx.state.route = 'vehicle_fences';
     requireManage(ctx);
     const fence = parseFence(await readJsonBody(ctx, 2 * 1024 * 1024));
-    const id = await createFence(deps.pool, ctx.state.principal.department!, fence);
+    const p = ctx.state.principal;
+    const id = await inTransaction(deps.pool, async (client) => {
+      const id = await createFence(client, p.department!, fence);
+      await audit(client, actorOf(p, ctx.ip), { action: 'vehicle.fence_create', outcome: 'success', target: `fence:${id}`, details: { name: fence.name, kind: fence.kind, geometry: fence.geometry.type } });
+      return id;
+    });
     await deps.vehicles.refreshFleet();
     ctx.status = 201;
+    ctx.body = { id };
+  });
+
+  // The same checks as a new fence; the id is kept (alarms reference it). Another department's fence is 404.
+  router.put('/api/vehicles/fences/:id', async (ctx) => {
+    ctx.state.route = 'vehicle_fences';
+    requireManage(ctx);
+    const id = wholeNumber(ctx.params.id!, 'fence');
+    const fence = parseFence(await readJsonBody(ctx, 2 * 1024 * 1024));
+    const p = ctx.state.principal;
+    const found = await inTransaction(deps.pool, async (client) => {
+      if (!(await updateFence(client, p.department!, id, fence))) return false;
+      await audit(client, actorOf(p, ctx.ip), { action: 'vehicle.fence_update', outcome: 'success', target: `fence:${id}`, details: { name: fence.name, kind: fence.kind, geometry: fence.geometry.type } });
+      return true;
+    });
+    if (!found) throw notFound('unknown_fence', `no fence ${id}`);
+    await deps.vehicles.refreshFleet();
     ctx.body = { id };
   });
 
@@ -243,7 +265,13 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
     ctx.state.route = 'vehicle_fences';
     requireManage(ctx);
     const id = wholeNumber(ctx.params.id!, 'fence');
-    if (!(await deleteFence(deps.pool, ctx.state.principal.department!, id))) throw notFound('unknown_fence', `no fence ${id}`);
+    const p = ctx.state.principal;
+    const found = await inTransaction(deps.pool, async (client) => {
+      if (!(await deleteFence(client, p.department!, id))) return false;
+      await audit(client, actorOf(p, ctx.ip), { action: 'vehicle.fence_delete', outcome: 'success', target: `fence:${id}` });
+      return true;
+    });
+    if (!found) throw notFound('unknown_fence', `no fence ${id}`);
     await deps.vehicles.refreshFleet();
     ctx.status = 204;
   });
@@ -297,6 +325,22 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
       const row = await transition(deps.pool, id, action, { name: actorName(ctx.state.principal), department: ctx.state.principal.department!, sees: (vehicleId) => { const v = deps.vehicles.live.get(vehicleId); return v !== undefined && sees(v); } }, (body.note as string | undefined) ?? null, actorOf(ctx.state.principal, ctx.ip));
       ctx.body = { alarm: row };
     });
+  }
+}
+
+/** One transaction on a pooled client: the change and its audit record commit together. */
+async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const out = await work(client);
+    await client.query('COMMIT');
+    return out;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  } finally {
+    client.release();
   }
 }
 

@@ -28,7 +28,19 @@ export const newFenceSchema = z
     name: z.string().min(1).max(200),
     kind: z.enum(fenceKinds),
     geometry: z.discriminatedUnion('type', [
-      z.object({ type: z.literal('Polygon'), coordinates: z.array(z.array(lonLat).min(4).max(10_000)).min(1).max(100) }),
+      z.object({
+        type: z.literal('Polygon'),
+        coordinates: z
+          .array(
+            z
+              .array(lonLat)
+              .min(4, 'a ring needs at least 3 vertices and the first again at the end')
+              .max(10_000)
+              .refine((r) => r[0]![0] === r[r.length - 1]![0] && r[0]![1] === r[r.length - 1]![1], 'a ring must end where it starts (closed)'),
+          )
+          .min(1)
+          .max(100),
+      }),
       z.object({ type: z.literal('Point'), coordinates: lonLat }),
       z.object({ type: z.literal('LineString'), coordinates: z.array(lonLat).min(2).max(10_000) }),
     ]),
@@ -54,7 +66,7 @@ export function parseFence(body: unknown): NewFence {
   return r.data;
 }
 
-export async function createFence(pool: pg.Pool, department: string, f: NewFence): Promise<number> {
+export async function createFence(pool: pg.Pool | pg.ClientBase, department: string, f: NewFence): Promise<number> {
   const { rows } = await pool.query<{ id: number }>(
     `INSERT INTO vehicles.fences (department_id, name, kind, geom, radius_m, width_m, speed_limit_kmh, vehicle_types, schedule, dwell_s)
      VALUES ($1, $2, $3, ST_SetSRID(ST_GeomFromGeoJSON($4), 4326), $5, $6, $7, $8, $9, $10) RETURNING id`,
@@ -63,7 +75,18 @@ export async function createFence(pool: pg.Pool, department: string, f: NewFence
   return rows[0]!.id;
 }
 
-export async function deleteFence(pool: pg.Pool, department: string, id: number): Promise<boolean> {
+/** Replace a fence's geometry and properties, keeping its id (alarms reference it); false when the department has no such fence. */
+export async function updateFence(run: pg.Pool | pg.ClientBase, department: string, id: number, f: NewFence): Promise<boolean> {
+  const r = await run.query(
+    `UPDATE vehicles.fences SET name = $3, kind = $4, geom = ST_SetSRID(ST_GeomFromGeoJSON($5), 4326), radius_m = $6, width_m = $7,
+            speed_limit_kmh = $8, vehicle_types = $9, schedule = $10, dwell_s = $11
+      WHERE id = $1 AND department_id = $2`,
+    [id, department, f.name, f.kind, JSON.stringify(f.geometry), f.radiusM ?? null, f.widthM ?? null, f.speedLimitKmh ?? null, f.vehicleTypes ?? null, f.schedule ? JSON.stringify(f.schedule) : null, f.dwellS],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+export async function deleteFence(pool: pg.Pool | pg.ClientBase, department: string, id: number): Promise<boolean> {
   return ((await pool.query(`DELETE FROM vehicles.fences WHERE id = $1 AND department_id = $2`, [id, department])).rowCount ?? 0) > 0;
 }
 

@@ -1,0 +1,233 @@
+// Fences on the vehicle desk (/vehicles/) in Chromium, on a desktop (mouse) and a phone (touch): a vehicle admin draws
+// a polygon by clicking the map, fills the form (a server refusal shows in it), saves; the API has the clicked
+// coordinates. Then a vertex is dragged and saved (PUT, same id), and the fence deleted after a confirm.
+import fs from 'node:fs';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import type { Browser, Page } from 'playwright-core';
+import { createHttpServer } from '../tile-server/src/http-server.ts';
+import { ensureViewerBuilt, launchChromium, mapIdle, onMap, screenshot } from './helpers/browser.ts';
+import { createUser, GOOD_PASSWORD } from './helpers/identity.ts';
+import { eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
+
+let tp: TestPlatform;
+let server: http.Server;
+let url: string;
+let browser: Browser;
+let dataDir: string;
+
+test.before(async () => {
+  await ensureViewerBuilt();
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-vfence-'));
+  tp = await startTestPlatform({ DATA_DIR: dataDir });
+  server = createHttpServer(tp.platform.app);
+  tp.platform.vehicles.channel!.attach(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await launchChromium();
+});
+
+test.after.always(async () => {
+  await browser?.close();
+  server?.closeAllConnections();
+  await new Promise((r) => server?.close(r));
+  await tp?.close();
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function signIn(login: string, viewport: { width: number; height: number }) {
+  const { password } = await createUser(tp, login, { roles: ['vehicle_admin'], department: 'jtj' });
+  const mobile = viewport.width < 600;
+  const context = await browser.newContext({ viewport, locale: 'zh-CN', hasTouch: mobile, isMobile: mobile });
+  await context.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => void errors.push(e.message));
+  await page.goto(`${url}/vehicles/`);
+  await page.waitForSelector('#gate a');
+  await page.click('#gate a');
+  await page.fill('#login', login);
+  await page.fill('#password', password);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#new-password');
+  await page.fill('#new-password', GOOD_PASSWORD);
+  await page.fill('#repeat-password', GOOD_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(/\/vehicles\/$/);
+  return { context, page, errors };
+}
+
+type LonLat = [number, number];
+interface ApiFence {
+  id: number;
+  geometry: { type: string; coordinates: LonLat[][] };
+  properties: Record<string, unknown>;
+}
+const fencesInApi = async (): Promise<ApiFence[]> => (await tp.http.get('/api/vehicles/fences').set('Authorization', `Bearer ${await adminKey()}`)).body.features;
+let key: string | null = null;
+async function adminKey(): Promise<string> {
+  key ??= (await tp.platform.keys.create('jtj', 'fence test', ['vehicle:watch'])).key;
+  return key;
+}
+
+const close = (a: LonLat, b: LonLat) => Math.abs(a[0] - b[0]) <= 1e-6 && Math.abs(a[1] - b[1]) <= 1e-6;
+
+/** The map canvas on screen (scrolled into view on the phone, where the page scrolls). */
+async function canvasBox(page: Page) {
+  await page.locator('#map').scrollIntoViewIfNeeded();
+  return (await page.locator('#map canvas').boundingBox())!;
+}
+
+/** Click (mouse) or tap (touch) at whole page pixels; returns the canvas point the map saw. */
+async function press(page: Page, mobile: boolean, fx: number, fy: number): Promise<{ x: number; y: number }> {
+  const box = await canvasBox(page);
+  const x = Math.round(box.x + box.width * fx);
+  const y = Math.round(box.y + box.height * fy);
+  if (mobile) await page.touchscreen.tap(x, y);
+  else await page.mouse.click(x, y);
+  return { x: x - box.x, y: y - box.y };
+}
+
+async function drag(page: Page, mobile: boolean, from: { x: number; y: number }, to: { x: number; y: number }): Promise<void> {
+  if (!mobile) {
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    for (let i = 1; i <= 5; i++) await page.mouse.move(from.x + ((to.x - from.x) * i) / 5, from.y + ((to.y - from.y) * i) / 5);
+    await page.mouse.up();
+    return;
+  }
+  const cdp = await page.context().newCDPSession(page);
+  const touch = (type: 'touchStart' | 'touchMove' | 'touchEnd', p: { x: number; y: number } | null) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: p ? [{ x: p.x, y: p.y, id: 1 }] : [] });
+  await touch('touchStart', from);
+  for (let i = 1; i <= 5; i++) await touch('touchMove', { x: from.x + ((to.x - from.x) * i) / 5, y: from.y + ((to.y - from.y) * i) / 5 });
+  await touch('touchEnd', null);
+  await cdp.detach();
+}
+
+for (const [size, viewport, login] of [
+  ['desktop', { width: 1280, height: 800 }, 'vfence.admin1'],
+  ['phone', { width: 390, height: 844 }, 'vfence.admin2'],
+] as const) {
+  test.serial(`${size}: a polygon fence drawn on the map, saved, a vertex dragged and saved, deleted`, async (t) => {
+    const mobile = size === 'phone';
+    const { context, page, errors } = await signIn(login, viewport);
+    await mapIdle(page);
+    await page.click('#tab-fences');
+    await page.waitForSelector('#fence-list li.empty');
+    await onMap(page, (map) => map.jumpTo({ center: [119.02, 33.6], zoom: 15 }));
+    await mapIdle(page);
+
+    // Esc aborts a drawing.
+    await page.click('#fence-draw-area');
+    await press(page, mobile, 0.3, 0.4);
+    await press(page, mobile, 0.7, 0.4);
+    t.is(await page.evaluate(() => (window as any).citybase.desk.fences.draft.points.length), 2);
+    await page.keyboard.press('Escape');
+    t.is(await page.evaluate(() => (window as any).citybase.desk.fences.mode), 'idle');
+    t.true(await page.locator('#fence-tools').isHidden());
+
+    // Four vertices; finished by the first vertex again (desktop) or the Finish button (phone).
+    await page.click('#fence-draw-area');
+    const clicked = [];
+    for (const [fx, fy] of [[0.3, 0.4], [0.7, 0.4], [0.7, 0.75], [0.3, 0.75]] as const) clicked.push(await press(page, mobile, fx, fy));
+    if (mobile) await page.click('#fence-finish');
+    else await press(page, mobile, 0.3, 0.4);
+    await page.waitForSelector('#fence-form:not([hidden])');
+    const expected = await onMap(page, (map, pts) => pts.map((p) => map.unproject([p.x, p.y]).toArray() as LonLat), clicked);
+
+    // A 限速区 without its limit: the server's refusal is shown in the form.
+    await page.fill('#fe-name', `${size} 老城区限速`);
+    await page.selectOption('#fe-kind', 'speed_limit');
+    await page.click('#fe-save');
+    await page.waitForSelector('#fence-error:has-text("speedLimitKmh")');
+    await page.fill('#fe-speed', '40');
+    await page.check('#fe-types input[value="muck_truck"]');
+    await page.uncheck('#fe-days input[value="6"]');
+    await page.uncheck('#fe-days input[value="7"]');
+    await page.fill('#fe-from', '07:00');
+    await page.fill('#fe-to', '22:00');
+    await page.fill('#fe-dwell', '20');
+    await page.click('#fe-save');
+    const item = page.locator(`#fence-list li:has(b:text-is("${size} 老城区限速"))`);
+    await item.waitFor();
+    t.regex((await item.textContent())!, /限速区 40 公里\/小时 · 周一二三四五 07:00–22:00/);
+
+    const [saved] = await fencesInApi();
+    t.is(saved!.geometry.type, 'Polygon');
+    const ring = saved!.geometry.coordinates[0]!;
+    t.is(ring.length, 5);
+    t.deepEqual(ring[0], ring[4]);
+    for (let i = 0; i < 4; i++) t.true(close(ring[i]!, expected[i]!), `vertex ${i}: ${ring[i]} vs ${expected[i]}`);
+    t.like(saved!.properties, { kind: 'speed_limit', speedLimitKmh: 40, vehicleTypes: ['muck_truck'], dwellS: 20, schedule: [{ days: [1, 2, 3, 4, 5], from: '07:00', to: '22:00' }] });
+    // Drawn on the map, filled by kind.
+    await mapIdle(page);
+    t.is(await onMap(page, (map) => map.queryRenderedFeatures({ layers: ['fences-fill'] }).length > 0), true);
+    await screenshot(page, `vehicles-fences-${size}-drawn`);
+
+    // Edit: the second vertex dragged 40 px right and 30 px down, saved under the same id.
+    await item.click();
+    await page.click('#fence-edit');
+    await page.waitForSelector('#fence-form:not([hidden])');
+    t.is(await page.inputValue('#fe-name'), `${size} 老城区限速`);
+    const box = await canvasBox(page);
+    const handle = await onMap(page, (map, ll) => map.project(ll), ring[1]!);
+    const from = { x: box.x + handle.x, y: box.y + handle.y };
+    const to = { x: Math.round(from.x + 40), y: Math.round(from.y + 30) };
+    await drag(page, mobile, from, to);
+    const dropped = await onMap(page, (map, p) => map.unproject([p.x, p.y]).toArray() as LonLat, { x: to.x - box.x, y: to.y - box.y });
+    await page.click('#fe-save');
+    await page.waitForSelector('#fence-form', { state: 'hidden' });
+    const moved = await eventually(async () => {
+      const [f] = await fencesInApi();
+      return f && !close(f.geometry.coordinates[0]![1]!, ring[1]!) && f;
+    });
+    t.is(moved!.id, saved!.id);
+    const ring2 = moved!.geometry.coordinates[0]!;
+    t.true(close(ring2[1]!, dropped), `moved vertex ${ring2[1]} vs ${dropped}`);
+    for (const i of [0, 2, 3]) t.true(close(ring2[i]!, ring[i]!), `vertex ${i} unchanged`);
+    t.like(moved!.properties, { name: `${size} 老城区限速`, speedLimitKmh: 40 });
+    await screenshot(page, `vehicles-fences-${size}-moved`);
+
+    // Deleted after a confirm.
+    page.once('dialog', (d) => void d.accept());
+    await page.click('#fence-delete');
+    await page.waitForSelector('#fence-list li.empty');
+    t.deepEqual(await fencesInApi(), []);
+    const audited = (await tp.sql.query(`SELECT action FROM citybase.audit_log WHERE target = $1 ORDER BY id`, [`fence:${saved!.id}`])).rows.map((r) => r.action);
+    t.deepEqual(audited, ['vehicle.fence_create', 'vehicle.fence_update', 'vehicle.fence_delete']);
+
+    if (!mobile) {
+      // A route: a line of three points ended by a double-click, with its width.
+      await page.click('#fence-draw-route');
+      const pts = [await press(page, mobile, 0.2, 0.5), await press(page, mobile, 0.5, 0.3)];
+      const box2 = await canvasBox(page);
+      const last = { x: Math.round(box2.x + box2.width * 0.8), y: Math.round(box2.y + box2.height * 0.6) };
+      await page.mouse.dblclick(last.x, last.y);
+      pts.push({ x: last.x - box2.x, y: last.y - box2.y });
+      await page.waitForSelector('#fence-form:not([hidden])');
+      t.is(await page.inputValue('#fe-kind'), 'route');
+      t.true(await page.locator('#fe-width').isVisible());
+      await page.fill('#fe-name', '5路公交线路');
+      await page.fill('#fe-width', '30');
+      await page.click('#fe-save');
+      await page.locator('#fence-list li:has(b:text-is("5路公交线路"))').waitFor();
+      const [route] = await fencesInApi();
+      const line = route!.geometry.coordinates as unknown as LonLat[];
+      const want = await onMap(page, (map, ps) => ps.map((p) => map.unproject([p.x, p.y]).toArray() as LonLat), pts);
+      t.is(route!.geometry.type, 'LineString');
+      t.is(line.length, 3);
+      for (let i = 0; i < 3; i++) t.true(close(line[i]!, want[i]!), `route point ${i}`);
+      t.like(route!.properties, { kind: 'route', widthM: 30, schedule: null, vehicleTypes: null });
+      await screenshot(page, 'vehicles-fences-route');
+      await page.locator('#fence-list li:has(b:text-is("5路公交线路"))').click();
+      page.once('dialog', (d) => void d.accept());
+      await page.click('#fence-delete');
+      await page.waitForSelector('#fence-list li.empty');
+    }
+    t.deepEqual(errors, []);
+    await context.close();
+  });
+}
