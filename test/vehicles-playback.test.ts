@@ -5,10 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import WebSocket from 'ws';
+import supertest from 'supertest';
 import { createHttpServer } from '../tile-server/src/http-server.ts';
 import { addVehicle } from '../tile-server/src/vehicles/fleet.ts';
 import { raise } from '../tile-server/src/vehicles/alarms/lifecycle.ts';
 import { haversineM } from '../tile-server/src/vehicles/playback/track.ts';
+import { GOOD_PASSWORD, signIn } from './helpers/identity.ts';
 import { binary, eventually, startTestPlatform, type TestPlatform } from './helpers/platform.ts';
 
 /**
@@ -187,6 +189,30 @@ test('an operator limited to a district sees only the vehicles registered there:
   const ack = await tp.http.post(`/api/vehicles/alarms/${theirs.id}/acknowledge`).set('Authorization', `Bearer ${keys.qinghe}`).send({ note: 'x' });
   t.is(ack.status, 404);
   t.is(ack.body.error, 'unknown_alarm');
+});
+
+test('an operator limited to a vehicle group sees only its vehicles: list, playback, alarms; set by the admin API', async (t) => {
+  const admin = await signIn(tp, 'fleet.admin', { roles: ['admin'] });
+  const op = await signIn(tp, 'fleet.one', { roles: ['vehicle_operator'], department: 'jtj' });
+  const uid = op.userId;
+  const bad = await admin.agent.patch(`/api/admin/users/${uid}`).set('X-CSRF-Token', admin.csrf).send({ vehicleGroups: [] });
+  t.is(bad.status, 400);
+  t.is(bad.body.error, 'invalid_vehicle_groups');
+  const set = await admin.agent.patch(`/api/admin/users/${uid}`).set('X-CSRF-Token', admin.csrf).send({ vehicleGroups: ['一车队'] });
+  t.is(set.status, 200, JSON.stringify(set.body));
+  t.deepEqual(set.body.vehicleGroups, ['一车队']);
+  // The limit holds from the operator's next sign-in (a changed user's sessions are rebuilt or signed in again).
+  const again = supertest.agent(tp.platform.app.callback());
+  t.is((await again.post('/api/session').send({ login: 'fleet.one', password: GOOD_PASSWORD })).status, 200);
+  t.deepEqual((await again.get('/api/vehicles')).body.vehicles.map((v: { id: string }) => v.id), ['苏H70001']);
+  const now = Date.now();
+  t.is((await again.get(trackUrl('苏H70002', now - 4 * 3600_000, now))).status, 404);
+  const alarms = (await again.get('/api/vehicles/alarms')).body.alarms as Array<{ vehicle_id: string }>;
+  t.true(alarms.length > 0 && alarms.every((a) => a.vehicle_id === '苏H70001'));
+  const audit = await tp.sql.query(`SELECT details FROM citybase.audit_log WHERE action = 'user.update' AND target = 'fleet.one' ORDER BY id DESC LIMIT 1`);
+  t.deepEqual(audit.rows[0].details.vehicle_groups, { from: null, to: ['一车队'] });
+  // Back to every group.
+  t.deepEqual((await admin.agent.patch(`/api/admin/users/${uid}`).set('X-CSRF-Token', admin.csrf).send({ vehicleGroups: null })).body.vehicleGroups, null);
 });
 
 test('the live channel applies the district scope to positions and alarms', async (t) => {

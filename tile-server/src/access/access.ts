@@ -22,6 +22,8 @@ export interface Principal {
    * null = not limited (anonymous and city-wide principals). ['320800'] is normalised to null.
    */
   readonly scopes: readonly string[] | null;
+  /** Vehicle desk operators limited to vehicle groups (fleet_group); null or absent: every group. */
+  readonly vehicleGroups?: readonly string[] | null;
   /** The session (users only), for revocation and CSRF. */
   readonly sessionId: string | null;
   /** Embed keys only: the origins, layers and rate they are bound to (access/embed.ts). */

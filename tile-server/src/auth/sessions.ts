@@ -170,6 +170,7 @@ export class SessionStore {
       roles: [...u.roles],
       rights: pending ? [] : rightsOfRoles(u.roles),
       scopes: normaliseScopes(u.scopes),
+      vehicleGroups: u.vehicle_groups ?? null,
       sessionId: idHash,
       pending,
       csrfToken: csrf,

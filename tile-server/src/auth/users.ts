@@ -13,6 +13,7 @@ export interface UserRow {
   phone: string | null;
   roles: string[];
   scopes: string[];
+  vehicle_groups: string[] | null;
   state: 'active' | 'locked' | 'disabled';
   locked_until: Date | null;
   password_hash: string;
@@ -34,6 +35,7 @@ export function publicUser(u: UserRow) {
     phone: u.phone,
     roles: u.roles,
     scopes: u.scopes,
+    vehicleGroups: u.vehicle_groups,
     state: u.state === 'locked' && u.locked_until !== null && u.locked_until.getTime() <= Date.now() ? 'active' : u.state,
     lockedUntil: u.locked_until,
     mustChangePassword: u.must_change_password,
@@ -52,6 +54,8 @@ export interface UserChanges {
   phone?: string | null | undefined;
   roles?: string[] | undefined;
   scopes?: string[] | undefined;
+  /** null: every vehicle group; undefined: unchanged. */
+  vehicleGroups?: string[] | null | undefined;
 }
 
 /** Users: every statement about them is here. */
@@ -81,6 +85,11 @@ export class UserStore {
       const rows = await this.run.query(`SELECT 1 FROM citybase.departments WHERE id = $1`, [c.department]);
       if (!rows.length) throw badRequest('unknown_department', `no department "${String(c.department).slice(0, 40)}"`);
     }
+    if (c.vehicleGroups != null) {
+      const g = c.vehicleGroups;
+      if (!Array.isArray(g) || g.length === 0 || g.length > 100 || g.some((x) => typeof x !== 'string' || x.trim() === '' || x.length > 64))
+        throw badRequest('invalid_vehicle_groups', 'vehicleGroups: 1 to 100 group names (1 to 64 characters), or null for every group');
+    }
     if (c.phone != null && !/^\+?[0-9 -]{5,20}$/.test(c.phone)) throw badRequest('invalid_phone', 'phone: digits, spaces and -, 5 to 20');
   }
 
@@ -103,9 +112,9 @@ export class UserStore {
     if (await this.byLogin(login)) throw new HttpError(409, 'login_taken', `the login "${login}" is taken`);
     const password = generatePassword();
     const rows = await this.run.query<UserRow & Record<string, unknown>>(
-      `INSERT INTO citybase.users (login, display_name, department_id, phone, roles, scopes, password_hash, must_change_password)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, true) RETURNING *`,
-      [login, c.displayName ?? '', c.department, c.phone ?? null, c.roles, c.scopes ?? [CITY_CODE], await hashPassword(password)],
+      `INSERT INTO citybase.users (login, display_name, department_id, phone, roles, scopes, vehicle_groups, password_hash, must_change_password)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true) RETURNING *`,
+      [login, c.displayName ?? '', c.department, c.phone ?? null, c.roles, c.scopes ?? [CITY_CODE], c.vehicleGroups ?? null, await hashPassword(password)],
     );
     return { user: rows[0]!, password };
   }
@@ -116,9 +125,10 @@ export class UserStore {
       `UPDATE citybase.users SET
          display_name = coalesce($2, display_name), department_id = coalesce($3, department_id),
          phone = CASE WHEN $4::boolean THEN $5 ELSE phone END,
-         roles = coalesce($6, roles), scopes = coalesce($7, scopes), updated_at = now()
+         roles = coalesce($6, roles), scopes = coalesce($7, scopes),
+         vehicle_groups = CASE WHEN $8::boolean THEN $9 ELSE vehicle_groups END, updated_at = now()
        WHERE id = $1 RETURNING *`,
-      [id, c.displayName ?? null, c.department ?? null, c.phone !== undefined, c.phone ?? null, c.roles ?? null, c.scopes ?? null],
+      [id, c.displayName ?? null, c.department ?? null, c.phone !== undefined, c.phone ?? null, c.roles ?? null, c.scopes ?? null, c.vehicleGroups !== undefined, c.vehicleGroups ?? null],
     );
     if (!rows[0]) throw new HttpError(404, 'unknown_user', `no user ${id}`);
     return rows[0];

@@ -42,6 +42,7 @@ function changes(b: Record<string, unknown>): UserChanges {
     phone: b.phone === null ? null : text(b.phone, 'phone'),
     roles: strings(b.roles, 'roles'),
     scopes: strings(b.scopes, 'scopes'),
+    vehicleGroups: b.vehicleGroups === null ? null : strings(b.vehicleGroups, 'vehicleGroups'),
   };
 }
 
@@ -82,12 +83,12 @@ export function adminRoutes(router: Router<AppState>, id: Identity): void {
 
   router.post('/api/admin/users', async (ctx) => {
     manageUsers(ctx);
-    const b = object(await readJsonBody(ctx, MAX_BODY), ['login', 'displayName', 'department', 'phone', 'roles', 'scopes']);
+    const b = object(await readJsonBody(ctx, MAX_BODY), ['login', 'displayName', 'department', 'phone', 'roles', 'scopes', 'vehicleGroups']);
     if (typeof b.login !== 'string') throw badRequest('invalid_request', 'login is required');
     const c = changes(b);
     if (!c.department) throw badRequest('invalid_request', 'department is required');
     const { user, password } = await id.users.create(b.login, { ...c, department: c.department, roles: c.roles ?? ['viewer'] });
-    await done(ctx, 'user.create', user.login, { department: user.department_id, roles: user.roles, scopes: user.scopes });
+    await done(ctx, 'user.create', user.login, { department: user.department_id, roles: user.roles, scopes: user.scopes, vehicleGroups: user.vehicle_groups });
     ctx.status = 201;
     // The one-time password is shown once, to the administrator who made the account.
     ctx.body = { user: publicUser(user), password };
@@ -98,10 +99,10 @@ export function adminRoutes(router: Router<AppState>, id: Identity): void {
     const uid = idParam(ctx);
     const before = await id.users.byId(uid);
     if (!before) throw notFound('unknown_user', `no user ${uid}`);
-    const b = object(await readJsonBody(ctx, MAX_BODY), ['displayName', 'department', 'phone', 'roles', 'scopes']);
+    const b = object(await readJsonBody(ctx, MAX_BODY), ['displayName', 'department', 'phone', 'roles', 'scopes', 'vehicleGroups']);
     const after = await id.users.update(uid, changes(b));
     const diff = Object.fromEntries(
-      (['display_name', 'department_id', 'phone', 'roles', 'scopes'] as const)
+      (['display_name', 'department_id', 'phone', 'roles', 'scopes', 'vehicle_groups'] as const)
         .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
         .map((k) => [k, { from: before[k], to: after[k] }]),
     );

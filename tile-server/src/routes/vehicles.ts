@@ -283,13 +283,15 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
     if (state !== 'open' && state !== 'all') throw badRequest('invalid_parameter', 'state is open or all');
     const limit = ctx.query.limit === undefined ? 200 : wholeNumber(String(ctx.query.limit), 'limit');
     if (limit < 1 || limit > 5000) throw badRequest('invalid_parameter', 'limit is 1–5000');
-    // Within the principal's scopes: alarms of vehicles registered in its districts (live/access.ts's rule).
+    // Within the principal's scopes and vehicle groups: alarms of vehicles registered in its districts and groups
+    // (live/access.ts's rule, here in SQL for the history).
     const { rows } = await deps.pool.query(
       `SELECT a.*, v.plate, v.vehicle_type, v.fleet_group FROM vehicles.alarms a JOIN vehicles.vehicles v ON v.id = a.vehicle_id
        WHERE a.department_id = $1 AND ($2 = 'all' OR a.state <> 'closed')
          AND ($4::text[] IS NULL OR EXISTS (SELECT 1 FROM unnest($4::text[]) s WHERE v.district_code LIKE s || '%'))
+         AND ($5::text[] IS NULL OR v.fleet_group = ANY ($5::text[]))
        ORDER BY a.last_at DESC, a.id DESC LIMIT $3`,
-      [ctx.state.principal.department, state, limit, ctx.state.principal.scopes],
+      [ctx.state.principal.department, state, limit, ctx.state.principal.scopes, ctx.state.principal.vehicleGroups ?? null],
     );
     ctx.set('Cache-Control', 'no-store');
     ctx.body = { alarms: rows };
