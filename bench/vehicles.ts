@@ -190,5 +190,6 @@ runBenchmark('bench:vehicles', async () => {
       `(${(((held.rss - quiet.rss) / Math.max(1, held.sessions - quiet.sessions)) / 1024).toFixed(1)} KiB per connection)`,
   );
   for (const s of idle) s.destroy();
-  await benchMonthReport(url);
+  // BENCH_MONTH=0 leaves out the month report (its data takes minutes to make; bench/vehicle-reports.ts alone runs it).
+  if (process.env.BENCH_MONTH !== '0') await benchMonthReport(url);
 });
