@@ -417,7 +417,7 @@ test('the builder saves a widget: /embed/{id} draws on the department’s site, 
       await host.page.reload();
       const gone = (await (await host.page.waitForSelector('iframe#w')).contentFrame())!;
       await gone.waitForLoadState();
-      t.regex(await gone.locator('body').innerText(), /unknown_widget/);
+      t.regex(await gone.locator('body').innerText(), /此地图组件不存在或已被删除。\nThis map widget does not exist or was deleted\./);
     } finally {
       await host.close();
     }

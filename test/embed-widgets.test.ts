@@ -212,6 +212,27 @@ test.serial('a deleted widget is 404, a widget of a revoked or expired key 403, 
   }
 });
 
+test.serial('a browser framing a refused widget gets a short page in both languages, not JSON, under the same frame-ancestors', async (t) => {
+  const key = await embedKey('sthj', ['fx_points']);
+  const { id } = (await send(sthj, 'post', '/api/admin/embed-widgets', { keyId: key.id })).body;
+  const navigate = (url: string, referer = SITE) => http().get(url).set({ Accept: 'text/html,application/xhtml+xml,*/*;q=0.8', Referer: referer });
+  const other = await navigate(`/embed/${id}`, 'https://other.example.com/');
+  t.is(other.status, 403);
+  t.regex(other.headers['content-type']!, /^text\/html/);
+  t.regex(other.text, /此地图不能在本网站显示。<br>This map may not be shown on this site\./);
+  t.is(other.headers['content-security-policy'], `default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self' ${SITE}`);
+  await p.platform.keys.revokeEmbed(key.id, null);
+  t.regex((await navigate(`/embed/${id}`)).text, /嵌入密钥已吊销/);
+  t.is((await send(sthj, 'delete', `/api/admin/embed-widgets/${id}`)).status, 204);
+  const gone = await navigate(`/embed/${id}`);
+  t.is(gone.status, 404);
+  t.regex(gone.text, /此地图组件不存在或已被删除。<br>This map widget does not exist or was deleted\.[\s\S]*404 unknown_widget/);
+  const audited = await p.sql.query(`SELECT count(*)::int AS n FROM citybase.audit_log WHERE action = 'access.denied' AND target = $1`, [`GET /embed/${id}`]);
+  t.true(audited.rows[0].n > 0, 'the refusals are audited as before');
+  // API callers still get JSON.
+  t.is((await http().get(`/embed/${id}`).set('Accept', 'application/json')).body.error, 'unknown_widget');
+});
+
 test('a widget id, which works as its key, never reaches the logs: neither in its page’s path nor as ?key=', (t) => {
   const line = redactCredentials('{"url":"/embed/w_Ab-_0123456789xy","next":"/tiles/a.json?key=w_Ab-_0123456789xy"}');
   t.is(line, '{"url":"/embed/w_[redacted]","next":"/tiles/a.json?key=[redacted]"}');

@@ -18,6 +18,7 @@ import type { LayerRegistry } from './registry/registry.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { embedKeyRoutes } from './routes/embeds.ts';
 import { embedWidgetRoutes } from './routes/embed-widgets.ts';
+import { embedErrorPage } from './routes/embed-page.ts';
 import { EmbedWidgets } from './access/widgets.ts';
 import { analysesRoutes } from './routes/analyses.ts';
 import { auditRoutes } from './routes/audit.ts';
@@ -103,6 +104,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     }
   });
   const direct = createQueryRunner(deps.pool);
+  // A refused widget page reads as a page in the department's site, not as JSON (after the boundary answered it).
+  app.use(embedErrorPage());
   app.use(errorBoundary(log, deniedAuditor(direct, log)));
   app.use(compression());
   app.use(

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Next } from 'koa';
 import { frameAncestors, type EmbedGrant } from '../access/embed.ts';
 import { widgetQuery, type EmbedWidgets } from '../access/widgets.ts';
 import type { AppState } from '../app.ts';
@@ -12,6 +12,38 @@ const ASSET_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
 const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+const WORDS: Record<string, [string, string]> = {
+  unknown_widget: ['此地图组件不存在或已被删除。', 'This map widget does not exist or was deleted.'],
+  embed_key_revoked: ['此地图组件已停用：其嵌入密钥已吊销。', 'This map widget is switched off: its embed key was revoked.'],
+  embed_key_expired: ['此地图组件已停用：其嵌入密钥已过期。', 'This map widget is switched off: its embed key has expired.'],
+  invalid_api_key: ['嵌入密钥无效或已吊销。', 'The embed key is unknown or revoked.'],
+  expired_api_key: ['嵌入密钥已过期。', 'The embed key has expired.'],
+  origin_not_allowed: ['此地图不能在本网站显示。', 'This map may not be shown on this site.'],
+};
+
+/**
+ * A refused widget page, as a person sees it in a department's site: a short page in both languages instead of
+ * the JSON error, when a browser navigates to /embed/ or /embed/{id}. Mounted outside the error boundary, so the
+ * refusal is audited and answered as usual first; only the body changes (and frame-ancestors, when the embed
+ * guard set them, stays).
+ */
+export function embedErrorPage() {
+  return async function embedErrorPageMiddleware(ctx: Context, next: Next) {
+    await next();
+    const body = ctx.body as { error?: unknown; message?: unknown } | null;
+    if (ctx.status < 400 || ctx.method !== 'GET' || !/^\/embed\/([^/]*)$/.test(ctx.path) || /\.js$/.test(ctx.path)) return;
+    if (!ctx.get('Accept').includes('text/html') || typeof body?.error !== 'string') return;
+    const [zh, en] = WORDS[body.error] ?? ['地图暂不可用。', 'The map is not available.'];
+    const ancestors = /frame-ancestors [^;]*/.exec(ctx.response.get('Content-Security-Policy'))?.[0];
+    ctx.set('Content-Security-Policy', `default-src 'none'; style-src 'unsafe-inline'${ancestors ? `; ${ancestors}` : ''}`);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.type = 'html';
+    ctx.body = `<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>CityBase 地图</title>
+<style>body{margin:0;height:100vh;display:grid;place-items:center;background:#EEF0F3;color:#334;font:14px/1.6 system-ui,sans-serif;text-align:center}small{color:#778}</style></head>
+<body><div><p>${zh}<br>${en}</p><small>${escapeAttr(`${ctx.status} ${body.error}`)}</small></div></body></html>`;
+  };
+}
 
 /**
  * The map widget's iframe page (`/embed/?key=<embed key>&…`, map-viewer/embed/index.html) and the custom element's
