@@ -360,3 +360,68 @@ test('the builder in the admin page: an editor makes a key for the department’
     await close();
   }
 });
+
+test('the builder saves a widget: /embed/{id} draws on the department’s site, saving again changes what the site shows, deleting it ends it', async (t) => {
+  const site = await p.platform.keys.createEmbed('sthj', { origins: [DEPT], layers: ['emb_points', 'emb_secret'], label: 'dept site' });
+  await signIn(p, 'sthj.saver', { roles: ['editor'], department: 'sthj' });
+  const { page, close } = await open(`${BASE}/login`);
+  page.on('dialog', (d) => void d.accept());
+  try {
+    const signedIn = await page.evaluate(async () => (await fetch('api/session', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ login: 'sthj.saver', password: 'Huaian-2026-Map' }) })).status);
+    t.is(signedIn, 200);
+    await page.goto(`${BASE}/admin`);
+    await page.getByRole('tab', { name: '地图嵌入' }).click();
+    // A saved widget needs the key's id only, not the key itself (shown once, long ago).
+    await page.selectOption('#b-key-id', String(site.id));
+    await page.fill('#b-label', '空气站点');
+    await page.check('#b-layers input[value=emb_points]');
+    await page.fill('#b-center', '119.05,33.59');
+    await page.fill('#b-zoom', '13');
+    await page.click('#b-save');
+    const url = (await page.locator('#b-widget-url').getAttribute('href'))!;
+    const id = /\/embed\/(w_[A-Za-z0-9_-]{16})$/.exec(url)?.[1];
+    t.truthy(id, url);
+    t.regex(await page.locator(`#embed-widgets tr[data-widget="${id}"]`).innerText(), /空气站点/);
+    const snippet = await page.inputValue('#b-iframe');
+    t.true(snippet.startsWith(`<iframe src="${BASE}/embed/${id}" width="640" height="420"`), snippet);
+    t.regex(await page.inputValue('#b-element'), new RegExp(`<citybase-map embed="${id}" layers="emb_points"`));
+    const preview = (await (await page.waitForSelector('#b-preview')).contentFrame())!;
+    await preview.waitForURL(`${BASE}/embed/${id}`);
+    t.true(countColour(await mapPixels(asPage(preview)), RED) > 100, 'the preview is the saved widget');
+
+    // The snippet on the department's site.
+    pages.set('/saved.html', { html: `<!doctype html><html><body>${snippet.replace('<iframe ', '<iframe id="w" ')}</body></html>` });
+    const host = await open(`${DEPT}/saved.html`);
+    try {
+      const w = await widget(host.page);
+      const px = await mapPixels(asPage(w));
+      t.true(countColour(px, RED) > 100, `${countColour(px, RED)} red pixels`);
+      t.is(countColour(px, BLUE), 0);
+      t.regex(await w.locator('.cb-panel').innerText(), /测试站点/);
+
+      // Edited in the builder and saved under the same id: the site shows the restricted parcels instead.
+      await page.uncheck('#b-layers input[value=emb_points]');
+      await page.check('#b-layers input[value=emb_secret]');
+      await page.click('#b-save');
+      await page.locator(`#embed-widgets tr[data-widget="${id}"]`, { hasText: 'emb_secret' }).waitFor();
+      t.is(await page.locator('#embed-widgets tbody tr').count(), 1, 'saved again, not saved twice');
+      await host.page.reload();
+      const again = await widget(host.page);
+      const after = await mapPixels(asPage(again));
+      t.true(countColour(after, BLUE) > 1000, `${countColour(after, BLUE)} blue pixels`);
+      t.is(countColour(after, RED), 0);
+
+      // Deleted from the list: the site's frame says so.
+      await page.locator(`#embed-widgets tr[data-widget="${id}"] button.danger`).click();
+      await page.locator(`#embed-widgets tr[data-widget="${id}"]`).waitFor({ state: 'detached' });
+      await host.page.reload();
+      const gone = (await (await host.page.waitForSelector('iframe#w')).contentFrame())!;
+      await gone.waitForLoadState();
+      t.regex(await gone.locator('body').innerText(), /此地图组件不存在或已被删除。\nThis map widget does not exist or was deleted\./);
+    } finally {
+      await host.close();
+    }
+  } finally {
+    await close();
+  }
+});

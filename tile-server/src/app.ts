@@ -17,6 +17,9 @@ import type { Metrics } from './metrics.ts';
 import type { LayerRegistry } from './registry/registry.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { embedKeyRoutes } from './routes/embeds.ts';
+import { embedWidgetRoutes } from './routes/embed-widgets.ts';
+import { embedErrorPage } from './routes/embed-page.ts';
+import { EmbedWidgets } from './access/widgets.ts';
 import { analysesRoutes } from './routes/analyses.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { sessionRoutes } from './routes/session.ts';
@@ -101,6 +104,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
     }
   });
   const direct = createQueryRunner(deps.pool);
+  // A refused widget page reads as a page in the department's site, not as JSON (after the boundary answered it).
+  app.use(embedErrorPage());
   app.use(errorBoundary(log, deniedAuditor(direct, log)));
   app.use(compression());
   app.use(
@@ -146,11 +151,13 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   sessionRoutes(router, deps.identity);
   adminRoutes(router, deps.identity);
   embedKeyRoutes(router, { identity: deps.identity, registry: deps.registry });
+  const widgets = new EmbedWidgets(direct);
+  embedWidgetRoutes(router, { widgets, run: direct });
   auditRoutes(router, direct);
   caseRoutes(router, { pool: deps.pool, photoMaxMB: config.PHOTO_MAX_MB });
   open311Routes(router, { pool: deps.pool, keys: deps.keys, photoMaxMB: config.PHOTO_MAX_MB, locate: (address, principal) => locateAddress(address, features, principal, run) });
   operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening, draining }, metrics);
-  viewerRoutes(router, { publicUrl: config.PUBLIC_URL });
+  viewerRoutes(router, { publicUrl: config.PUBLIC_URL, widgets });
   app.use(router.routes());
   app.use(router.allowedMethods());
   app.use((ctx) => {

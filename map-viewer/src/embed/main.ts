@@ -5,10 +5,10 @@ import { maplibre, setWorkerUrl } from './maplibre-lite.ts';
 import { createWidget, originAllowed, parseOptions, runCommand, type WidgetEvent } from './widget.ts';
 
 /**
- * The iframe page, `/embed/?key=…&layers=…&center=lon,lat&zoom=…&controls=…&lang=zh|en&scroll=1`: the widget
- * over the whole frame, and the host page API through postMessage. The server writes the key's allowed origins
- * into `<meta name="citybase-embed">`: commands from any other origin are ignored, and events go only to a
- * host on the key.
+ * The iframe page, `/embed/?key=…&layers=…&center=lon,lat&zoom=…&controls=…&lang=zh|en&scroll=1` or a saved
+ * widget's `/embed/{id}`: the widget over the whole frame, and the host page API through postMessage. The
+ * server writes the key's allowed origins into `<meta name="citybase-embed">`: commands from any other origin
+ * are ignored, and events go only to a host on the key.
  */
 const meta = (name: string) => document.querySelector<HTMLMetaElement>(`meta[name="${name}"]`)?.content ?? '';
 const root = new URL('../', location.href);
@@ -17,12 +17,13 @@ setWorkerUrl(new URL(named.startsWith('%') ? '/src/map/worker.ts' : named, root)
 
 const config = (() => {
   try {
-    return JSON.parse(meta('citybase-embed')) as { origins: string[] };
+    return JSON.parse(meta('citybase-embed')) as { origins: string[]; widget?: { query: string } };
   } catch {
     return { origins: [] };
   }
 })();
-const params = new URLSearchParams(location.search);
+// A saved widget (/embed/{id}): the server writes its options, in the URL's form with the widget id as the key.
+const params = new URLSearchParams(config.widget?.query ?? location.search);
 const inFrame = window.parent !== window;
 const options = parseOptions((n) => params.get(n), root, inFrame);
 if (options.lang === 'en') document.documentElement.lang = 'en';
@@ -40,6 +41,8 @@ const emit = (e: WidgetEvent) => {
 
 const widget = await createWidget(maplibre, document.getElementById('widget')!, { ...options, key: params.get('key') ?? '', fullscreenUrl: location.href }, emit);
 (window as unknown as { citybase: unknown }).citybase = { map: widget.map, widget };
+// The first time everything is drawn, as the viewer marks it: what `npm run bench:embed` times.
+widget.map.once('idle', () => performance.mark('citybase:first-idle'));
 
 window.addEventListener('message', (e: MessageEvent) => {
   if (!originAllowed(e.origin, config.origins)) return; // not a site on the key: ignored

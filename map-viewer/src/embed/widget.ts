@@ -32,7 +32,8 @@ interface Localized {
   zh: string;
   en: string;
 }
-interface CatalogLayer {
+/** A layer as `GET /layers` lists it (what the widget needs of it). */
+export interface CatalogLayer {
   id: string;
   title: Localized;
   theme: string;
@@ -115,6 +116,24 @@ function colourOf(spec: LayerSpecification): string {
   return typeof c === 'string' ? c : '#888888';
 }
 
+/**
+ * The widget's map style: the public base map the key comes with, then the chosen layers (all of the key's when
+ * none are named), each with its own style or a plain one. Also what `npm run bench:embed` gives a bare MapLibre
+ * page, so both draw the same.
+ */
+export function widgetStyle(catalog: readonly CatalogLayer[], wanted: readonly string[]): { style: StyleSpecification; chosen: CatalogLayer[]; shown: CatalogLayer[] } {
+  const base = catalog.filter((l) => l.theme === 'basemap');
+  const themes = catalog.filter((l) => l.theme !== 'basemap');
+  const chosen = wanted.length ? themes.filter((l) => wanted.includes(l.id)) : themes;
+  const shown = [...base, ...chosen];
+  const style: StyleSpecification = {
+    version: 8,
+    sources: Object.fromEntries(shown.map((l) => [l.id, { type: 'vector', url: l.tilejson }])),
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#EEF0F3' } }, ...shown.flatMap((l, i) => styleLayers(l, i, true))],
+  };
+  return { style, chosen, shown };
+}
+
 export async function createWidget(maplibre: Pick<typeof MapLibre, 'Map' | 'NavigationControl' | 'ScaleControl' | 'Popup'>, container: HTMLElement, o: WidgetOptions, emit: (e: WidgetEvent) => void): Promise<Widget> {
   const words = WORDS[o.lang];
   const api = (path: string, params: Record<string, string | number> = {}) => {
@@ -130,15 +149,7 @@ export async function createWidget(maplibre: Pick<typeof MapLibre, 'Map' | 'Navi
     throw new Error(`GET /layers: HTTP ${res.status} ${body?.message ?? ''}`);
   }
   const catalog = ((await res.json()) as { layers: CatalogLayer[] }).layers;
-  const base = catalog.filter((l) => l.theme === 'basemap');
-  const themes = catalog.filter((l) => l.theme !== 'basemap');
-  const chosen = o.layers.length ? themes.filter((l) => o.layers.includes(l.id)) : themes;
-  const shown = [...base, ...chosen];
-  const style: StyleSpecification = {
-    version: 8,
-    sources: Object.fromEntries(shown.map((l) => [l.id, { type: 'vector', url: l.tilejson }])),
-    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#EEF0F3' } }, ...shown.flatMap((l, i) => styleLayers(l, i, true))],
-  };
+  const { style, chosen, shown } = widgetStyle(catalog, o.layers);
   const mapDiv = el('div', 'cb-map');
   container.append(mapDiv);
   const map = new maplibre.Map({

@@ -5,6 +5,7 @@ import { HttpError } from '../errors.ts';
 import { anonymous, normaliseScopes, type Principal } from './access.ts';
 import { DEFAULT_EMBED_RATE, parseAllowedOrigin } from './embed.ts';
 import { embedRights, keyRights, normaliseRights } from './rights.ts';
+import { WIDGET_ID } from './widgets.ts';
 
 /** An embed key as listed (never the key itself: only its hash is kept). */
 export type EmbedKeyInfo = {
@@ -70,7 +71,8 @@ export function keyFromRequest(authorization: string | undefined, queryKey: unkn
  * next request. Without a listener (the CLI) nothing is kept.
  */
 export class KeyStore {
-  private readonly cache = new LRUCache<string, { principal: Principal; expires: number } | 'invalid'>({ max: 10_000 });
+  /** By key hash, or by widget id (`w_…`): the principal, when it expires, and (widgets) whether the key is revoked. */
+  private readonly cache = new LRUCache<string, { principal: Principal; expires: number; revoked?: boolean } | 'invalid'>({ max: 10_000 });
 
   constructor(
     private readonly run: QueryRunner,
@@ -83,26 +85,48 @@ export class KeyStore {
 
   async principal(key: string | null): Promise<Principal> {
     if (key === null) return anonymous;
-    if (!KEY_PATTERN.test(key)) throw new HttpError(401, 'invalid_api_key', 'the API key is malformed');
-    const hash = hashKey(key);
-    let found = this.cache.get(hash);
+    const widget = WIDGET_ID.test(key);
+    if (!widget && !KEY_PATTERN.test(key)) throw new HttpError(401, 'invalid_api_key', 'the API key is malformed');
+    const id = widget ? key : hashKey(key);
+    let found = this.cache.get(id);
     if (found !== undefined && !(await this.caughtUp())) found = undefined;
-    else if (found !== undefined) found = this.cache.get(hash);
+    else if (found !== undefined) found = this.cache.get(id);
     if (found === undefined) {
-      const rows = await this.run.query<KeyRow>(
-        `SELECT id, department_id, kind, rights, scopes, origins, layers, rate_per_minute, expires_at
-           FROM citybase.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
-        [hash],
-      );
-      const r = rows[0];
-      found = r
-        ? { principal: r.kind === 'embed' ? embedPrincipal(r) : keyPrincipal(r), expires: r.expires_at?.getTime() ?? Infinity }
-        : 'invalid';
-      this.cache.set(hash, found);
+      found = widget ? await this.lookupWidget(key) : await this.lookupKey(id);
+      this.cache.set(id, found);
     }
-    if (found === 'invalid') throw new HttpError(401, 'invalid_api_key', 'the API key is unknown or revoked');
-    if (found.expires <= Date.now()) throw new HttpError(401, 'expired_api_key', 'the API key has expired');
+    // A widget id is no credential the caller chose: its problems are the widget's (gone, or its key no longer valid).
+    if (found === 'invalid')
+      throw widget ? new HttpError(404, 'unknown_widget', `no map widget ${key}: it was deleted, or the address is wrong`) : new HttpError(401, 'invalid_api_key', 'the API key is unknown or revoked');
+    if (found.revoked) throw new HttpError(403, 'embed_key_revoked', `the embed key of map widget ${key} was revoked: its department can give the widget another key in the builder`);
+    if (found.expires <= Date.now())
+      throw widget ? new HttpError(403, 'embed_key_expired', `the embed key of map widget ${key} has expired: its department can give the widget another key in the builder`) : new HttpError(401, 'expired_api_key', 'the API key has expired');
     return found.principal;
+  }
+
+  private async lookupKey(hash: string): Promise<{ principal: Principal; expires: number } | 'invalid'> {
+    const rows = await this.run.query<KeyRow>(
+      `SELECT id, department_id, kind, rights, scopes, origins, layers, rate_per_minute, expires_at
+         FROM citybase.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
+      [hash],
+    );
+    const r = rows[0];
+    return r ? { principal: r.kind === 'embed' ? embedPrincipal(r) : keyPrincipal(r), expires: r.expires_at?.getTime() ?? Infinity } : 'invalid';
+  }
+
+  /** A saved widget stands for its embed key, narrowed to the widget's layers (migration 0054, widgets.ts). */
+  private async lookupWidget(id: string): Promise<{ principal: Principal; expires: number; revoked: boolean } | 'invalid'> {
+    const rows = await this.run.query<KeyRow & { revoked: boolean; widget_layers: string[] }>(
+      `SELECT k.id, k.department_id, k.kind, k.rights, k.scopes, k.origins, k.layers, k.rate_per_minute, k.expires_at,
+              k.revoked_at IS NOT NULL AS revoked, w.layers AS widget_layers
+         FROM citybase.embed_widgets w JOIN citybase.api_keys k ON k.id = w.key_id
+        WHERE w.id = $1 AND k.kind = 'embed'`,
+      [id],
+    );
+    const r = rows[0];
+    if (!r) return 'invalid';
+    const layers = r.widget_layers.length ? r.layers.filter((l) => r.widget_layers.includes(l)) : r.layers;
+    return { principal: embedPrincipal({ ...r, layers }), expires: r.expires_at?.getTime() ?? Infinity, revoked: r.revoked };
   }
 
   /** Create a key for a department and return it (the only time it is seen in clear). */

@@ -3,6 +3,7 @@ import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { anonymous, type Principal } from '../access/access.ts';
 import { keyFromRequest, type KeyStore } from '../access/keys.ts';
+import { WIDGET_ID } from '../access/widgets.ts';
 import { HttpError } from '../errors.ts';
 import { actorOf, audit } from './audit.ts';
 import type { QueryRunner } from '../db/query.ts';
@@ -66,7 +67,8 @@ function safeOrigin(url: string): string {
  */
 export function principalMiddleware(deps: PrincipalDeps) {
   return async function principal(ctx: Context, next: Next) {
-    const key = keyFromRequest(ctx.get('Authorization') || undefined, ctx.query.key);
+    // A saved widget's page (/embed/w_…) stands for its embed key, like `?key=w_…` on the page's own requests.
+    const key = keyFromRequest(ctx.get('Authorization') || undefined, ctx.query.key) ?? widgetInPath(ctx.path);
     const token = key === null ? ctx.cookies.get(SESSION_COOKIE) : undefined;
     let p: Principal = anonymous;
     if (key !== null) p = await deps.keys.principal(key);
@@ -106,6 +108,12 @@ export function principalMiddleware(deps: PrincipalDeps) {
     }
     await next();
   };
+}
+
+/** The widget id of a saved widget's page, `/embed/{id}` (routes/embed-page.ts). */
+export function widgetInPath(path: string): string | null {
+  const id = /^\/embed\/([^/]+)$/.exec(path)?.[1];
+  return id !== undefined && WIDGET_ID.test(id) ? id : null;
 }
 
 /** Audit 401 and 403 answers (refused actions), at most once per actor, answer and path every 10 s. */

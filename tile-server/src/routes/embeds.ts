@@ -19,19 +19,24 @@ const strings = (v: unknown, name: string): string[] | undefined => {
 };
 
 /**
+ * The department whose embed keys and widgets the caller manages (embed:manage): null for every department (an
+ * administrator of users), else the caller's own.
+ */
+export function embedManager(ctx: Context): string | null {
+  ctx.state.route = 'admin';
+  ctx.set('Cache-Control', 'no-store');
+  requireRight(ctx.state.principal, 'embed:manage');
+  return hasRight(ctx.state.principal, 'user:manage') ? null : ctx.state.principal.department;
+}
+
+/**
  * Embed keys of a department (embed:manage: editors and administrators): list, create (the key shown once),
  * revoke. A holder of embed:manage manages its own department's keys; user:manage any department's. Every
  * change is audited (embed_key.create, embed_key.revoke) without the key.
  */
 export function embedKeyRoutes(router: Router<AppState>, deps: { identity: Identity; registry: LayerRegistry }): void {
   const { identity: id } = deps;
-  const manage = (ctx: Context): string | null => {
-    ctx.state.route = 'admin';
-    ctx.set('Cache-Control', 'no-store');
-    requireRight(ctx.state.principal, 'embed:manage');
-    // null: every department (an administrator of users); else the caller's own.
-    return hasRight(ctx.state.principal, 'user:manage') ? null : ctx.state.principal.department;
-  };
+  const manage = embedManager;
 
   router.get('/api/admin/embed-keys', async (ctx) => {
     const department = manage(ctx);

@@ -6,6 +6,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { AppState } from '../app.ts';
 import { HttpError, notFound } from '../errors.ts';
+import type { EmbedWidgets } from '../access/widgets.ts';
 import { embedPageRoutes } from './embed-page.ts';
 
 /**
@@ -104,7 +105,7 @@ const PAGES: ReadonlyArray<[string, string]> = [
   ['/admin', 'admin.html'],
 ];
 
-export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string | undefined; dist?: string }): void {
+export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string | undefined; dist?: string; widgets?: EmbedWidgets }): void {
   const files = new StaticFiles(opts.dist ?? VIEWER_DIST);
   const csp = contentSecurityPolicy(opts.publicUrl);
 
@@ -152,8 +153,8 @@ export function viewerRoutes(router: Router<AppState>, opts: { publicUrl: string
     send(ctx, file, PWA[name]!, 'no-cache');
   });
 
-  // The map widgets for departments' sites (/embed/, /embed/citybase-map.js).
-  embedPageRoutes(router, { files, csp, publicUrl: opts.publicUrl });
+  // The map widgets for departments' sites (/embed/, /embed/citybase-map.js, saved widgets at /embed/{id}).
+  embedPageRoutes(router, { files, csp, publicUrl: opts.publicUrl, widgets: opts.widgets });
 
   router.get('/assets/:file', async (ctx) => {
     ctx.state.route = 'viewer-asset';
