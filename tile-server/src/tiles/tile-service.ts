@@ -159,7 +159,7 @@ export class TileService {
         this.metrics.tileQueries.inc({ layer: s.meta.id });
         return s.getTile(coord, this.run, signal, filter, scopes).catch((err: unknown) => {
           if ((err as { code?: string }).code === '57014' && !signal.aborted)
-            throw new HttpError(503, 'tile_timeout', `tile ${s.meta.id}/${coord.z}/${coord.x}/${coord.y} took too long`).expose();
+            throw new HttpError(503, 'tile_timeout', `tile ${s.meta.id}/${coord.z}/${coord.x}/${coord.y} took too long`);
           throw err;
         });
       }),
