@@ -4,7 +4,19 @@ import { randomBytes, randomInt, scrypt, timingSafeEqual, type ScryptOptions } f
  * Passwords: scrypt (memory-hard; N = 2^15, r = 8, p = 1, 32 MiB), its parameters kept in the hash string so
  * they can be raised later without breaking stored hashes: `scrypt$<logN>$<r>$<p>$<salt b64>$<hash b64>`.
  */
-const PARAMS = { logN: 15, r: 8, p: 1 };
+const PARAMS = { logN: costOf(process.env.PASSWORD_SCRYPT_LOG_N), r: 8, p: 1 };
+
+/**
+ * The cost of new hashes, log2 N: 15 (32 MiB) unless PASSWORD_SCRYPT_LOG_N says otherwise (12 to 20). `npm test`
+ * runs with 12 (4 MiB, 8× cheaper): the suite signs in hundreds of people and is the same code either way; a
+ * deployment keeps the default or raises it, and hashes made with another cost still verify (it is in the hash).
+ */
+function costOf(v: string | undefined): number {
+  if (v === undefined || v === '') return 15;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 12 || n > 20) throw new Error(`PASSWORD_SCRYPT_LOG_N must be a whole number from 12 to 20 (got "${v}")`);
+  return n;
+}
 const KEY_LENGTH = 32;
 
 /**
@@ -57,7 +69,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
 }
 
 /** A hash that no password matches, verified against when the login is unknown so both answers take as long. */
-export const DUMMY_HASH = 'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+export const DUMMY_HASH = `scrypt$${PARAMS.logN}$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
 
 const CLASSES: ReadonlyArray<[string, RegExp]> = [
   ['lower-case letters', /\p{Ll}/u],
