@@ -7,7 +7,7 @@ import { actorOf, actorRole, scopeCondition } from './actor.ts';
 import { audit } from './audit.ts';
 import { attachPhotos } from './photo-store.ts';
 import type { ProcessedPhoto } from './photos.ts';
-import { inTransaction } from './transaction.ts';
+import { inTransaction } from '../db/transaction.ts';
 
 export const SOURCES = ['监督员上报', '12345热线', '公众/Open311', '视频', '领导交办'] as const;
 

@@ -7,7 +7,7 @@ import { actorOf, actorRole, caseRefCondition, scopeCondition } from './actor.ts
 import { audit } from './audit.ts';
 import { attachPhotos, type PhotoPhase } from './photo-store.ts';
 import type { ProcessedPhoto } from './photos.ts';
-import { inTransaction } from './transaction.ts';
+import { inTransaction } from '../db/transaction.ts';
 
 /** What a transition request may carry; which members an action needs is checked by the action. */
 export const transitionSchema = z

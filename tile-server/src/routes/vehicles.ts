@@ -1,3 +1,4 @@
+import { inTransaction } from '../db/transaction.ts';
 import { actorOf, audit } from '../auth/audit.ts';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
@@ -327,22 +328,6 @@ function fenceAndAlarmRoutes(router: Router<AppState>, deps: VehicleRouteDeps): 
       const row = await transition(deps.pool, id, action, { name: actorName(ctx.state.principal), department: ctx.state.principal.department!, sees: (vehicleId) => { const v = deps.vehicles.live.get(vehicleId); return v !== undefined && sees(v); } }, (body.note as string | undefined) ?? null, actorOf(ctx.state.principal, ctx.ip));
       ctx.body = { alarm: row };
     });
-  }
-}
-
-/** One transaction on a pooled client: the change and its audit record commit together. */
-async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const out = await work(client);
-    await client.query('COMMIT');
-    return out;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw err;
-  } finally {
-    client.release();
   }
 }
 
