@@ -1,3 +1,5 @@
+import { LSN_HEADER, readYourWrites } from './db/read-your-writes.ts';
+import type { ReplicaSet } from './db/replicas.ts';
 import Koa from 'koa';
 import Router from '@koa/router';
 import cors from '@koa/cors';
@@ -9,7 +11,7 @@ import type { Identity } from './auth/identity.ts';
 import { embedGuard } from './access/embed.ts';
 import { deniedAuditor, ownOrigin, principalMiddleware } from './auth/middleware.ts';
 import type { Config } from './config.ts';
-import { createQueryRunner } from './db/query.ts';
+import { createQueryRunner, type QueryRunner } from './db/query.ts';
 import { compression } from './compression.ts';
 import { errorBoundary, notFound } from './errors.ts';
 import { FeatureLayers } from './features/layers.ts';
@@ -75,6 +77,11 @@ export interface AppDeps {
   imports?: ImportJobs;
   /** Vehicle monitoring (the vehicles_live tiles, /api/vehicles…); the routes are left out without it. */
   vehicles?: VehicleService;
+  /** Reads routed to current replicas (db/read-router.ts); unset = the primary's pool. */
+  reads?: QueryRunner;
+  replicas?: ReplicaSet | null;
+  /** The primary's WAL position now: what a write answers with for read-your-writes. */
+  primaryLsn?: () => Promise<bigint>;
 }
 
 /** Build the HTTP app from its parts. No I/O happens here: main.ts listens, tests call app.callback(). */
@@ -115,8 +122,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
         const origin = ctx.get('Origin');
         return config.corsOrigins.includes(origin) ? origin : '';
       },
-      allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type', 'X-CSRF-Token'],
-      exposeHeaders: ['ETag', 'Content-Crs', 'Content-Disposition'],
+      allowHeaders: ['Authorization', 'If-None-Match', 'Content-Type', 'X-CSRF-Token', LSN_HEADER],
+      exposeHeaders: ['ETag', 'Content-Crs', 'Content-Disposition', LSN_HEADER],
       maxAge: 3600,
     }),
   );
@@ -124,6 +131,8 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   app.use(limits.byAddress);
   app.use(operatorToken(config.METRICS_TOKEN));
   // Route → principal → access check: every request knows who asks before any route runs.
+  // With replicas, a caller's reads see at least what it wrote (X-CityBase-LSN), on whichever instance.
+  if (deps.replicas && deps.primaryLsn) app.use(readYourWrites(deps.primaryLsn));
   app.use(principalMiddleware({ keys: deps.keys, sessions: deps.identity.sessions, run: direct, log, publicUrl: config.PUBLIC_URL }));
   // Requests with an embed key: their origin and rate, in one place (access/embed.ts).
   app.use(embedGuard({ ownOrigin: (ctx) => ownOrigin(ctx, config.PUBLIC_URL) }));
@@ -132,7 +141,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   const router = new Router<AppState>();
   const features = new FeatureLayers(deps.registry);
   // Analyses share a bulkhead of the pool; tiles, /health, sign-in and the audit trail take connections from the pool directly.
-  const run = bulkhead(createQueryRunner(deps.pool), config.ANALYSIS_MAX_CONNECTIONS ?? Math.max(1, Math.floor(config.DB_POOL_MAX / 2)));
+  const run = bulkhead(deps.reads ?? createQueryRunner(deps.pool), config.ANALYSIS_MAX_CONNECTIONS ?? Math.max(1, Math.floor(config.DB_POOL_MAX / 2)));
   const tileDeps = { tiles: deps.tiles, cache: deps.cache, cacheControl: config.TILE_CACHE_CONTROL, layers: features };
   // Before tileRoutes: /tiles/vehicles_live/… is cut from memory, not queried.
   if (deps.vehicles) vehicleRoutes(router, { vehicles: deps.vehicles, pool: deps.pool, publicUrl: config.PUBLIC_URL });
@@ -156,7 +165,7 @@ export function createApp(deps: AppDeps): Koa<AppState> {
   auditRoutes(router, direct);
   caseRoutes(router, { pool: deps.pool, photoMaxMB: config.PHOTO_MAX_MB });
   open311Routes(router, { pool: deps.pool, keys: deps.keys, photoMaxMB: config.PHOTO_MAX_MB, locate: (address, principal) => locateAddress(address, features, principal, run) });
-  operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening, draining }, metrics);
+  operationRoutes(router, { pool: deps.pool, registry: deps.registry, cache: deps.cache, listening: deps.listening, draining, replicas: deps.replicas ?? null }, metrics);
   viewerRoutes(router, { publicUrl: config.PUBLIC_URL, widgets });
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -37,6 +37,19 @@ const schema = z.object({
   HOST: z.string().default('0.0.0.0'),
   /** External PostGIS; unset = the embedded cluster under var/pg. */
   DATABASE_URL: z.string().url().optional(),
+  /**
+   * Streaming replicas that reads (tiles, items, identify, query, analyses) may go to: comma-separated
+   * postgres:// URLs; unset = every read on DATABASE_URL. Writes and the change listener stay on the primary.
+   */
+  DATABASE_REPLICA_URLS: z
+    .string()
+    .refine((v) => v.split(',').every((u) => /^postgres(ql)?:\/\/\S+$/.test(u.trim())), 'comma-separated postgres:// URLs')
+    .transform((v) => v.split(',').map((u) => u.trim()))
+    .optional(),
+  /** A replica further behind the primary than this (ms) leaves the read rotation until it catches up. */
+  REPLICA_MAX_LAG_MS: int(10, 3_600_000).default(5000),
+  /** How often each replica's replayed position and lag are looked at (ms). */
+  REPLICA_POLL_MS: int(10, 60_000).default(200),
   /** Directory for the embedded cluster and other state. */
   DATA_DIR: z.string().default('var'),
   /** In-memory tile cache size in MiB; 0 turns the cache off. */

@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type pg from 'pg';
+import type { ReplicaSet } from './db/replicas.ts';
 import type { TileCache } from './tiles/cache.ts';
 
 /** Prometheus metrics of one app instance (its own registry: no process-wide globals, tests stay apart). */
@@ -36,7 +37,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(cache: TileCache, pool: pg.Pool) {
+  readonly dbReads = new client.Counter({
+    name: 'citybase_db_reads_total',
+    help: 'Routed reads (tiles, items, identify, query, analyses) by where they ran: primary or replica',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(cache: TileCache, pool: pg.Pool, replicas?: ReplicaSet | null) {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'citybase_' });
     const gauge = (name: string, help: string, read: () => number) =>
       new client.Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
@@ -47,5 +55,25 @@ export class Metrics {
     gauge('citybase_db_pool_connections', 'Open database connections in the pool', () => pool.totalCount);
     gauge('citybase_db_pool_idle', 'Idle database connections in the pool', () => pool.idleCount);
     gauge('citybase_db_pool_waiting', 'Requests waiting for a database connection', () => pool.waitingCount);
+    if (replicas) {
+      new client.Gauge({
+        name: 'citybase_db_replica_lag_ms',
+        help: 'How far each read replica is behind the primary (ms; -1 when unreachable)',
+        labelNames: ['replica'] as const,
+        registers: [this.registry],
+        collect() {
+          for (const r of replicas.status()) this.set({ replica: r.name }, r.lagMs ?? -1);
+        },
+      });
+      new client.Gauge({
+        name: 'citybase_db_replica_in_rotation',
+        help: 'Whether each read replica takes reads (1) or is out: down, lagging or not a replica (0)',
+        labelNames: ['replica'] as const,
+        registers: [this.registry],
+        collect() {
+          for (const r of replicas.status()) this.set({ replica: r.name }, r.state === 'up' ? 1 : 0);
+        },
+      });
+    }
   }
 }

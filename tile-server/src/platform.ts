@@ -11,6 +11,10 @@ import { createApp, type AppState } from './app.ts';
 import type { Config } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openPool } from './db/pool.ts';
+import { LSN_UNKNOWN, parseLsn, PRIMARY_LSN_SQL, reachable } from './db/lsn.ts';
+import { ReadFloor } from './db/read-floor.ts';
+import { routedReads } from './db/read-router.ts';
+import { ReplicaSet } from './db/replicas.ts';
 import { createQueryRunner, type QueryRunner } from './db/query.ts';
 import { Metrics } from './metrics.ts';
 import { loadDefinitions } from './registry/load.ts';
@@ -57,8 +61,27 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   });
   await migrate(pool, log);
   const run = createQueryRunner(pool);
+  const primaryLsn = async () => {
+    const { rows } = await pool.query<{ lsn: string }>(PRIMARY_LSN_SQL);
+    const lsn = parseLsn(rows[0]?.lsn);
+    return lsn === null ? LSN_UNKNOWN : reachable(lsn);
+  };
+  // Reads may go to streaming replicas; the floor says how far one must have replayed to be current.
+  const floor = new ReadFloor(primaryLsn, (err) => log.warn({ err: err.message }, 'cannot read the primary\'s WAL position'));
+  const replicas = config.DATABASE_REPLICA_URLS
+    ? new ReplicaSet({
+        urls: config.DATABASE_REPLICA_URLS,
+        primary: pool,
+        maxLagMs: config.REPLICA_MAX_LAG_MS,
+        pollMs: config.REPLICA_POLL_MS,
+        poolMax: config.DB_POOL_MAX,
+        statementTimeoutMs: config.STATEMENT_TIMEOUT_MS,
+        timeZone: config.TIMEZONE,
+        log,
+      })
+    : null;
   const cache = new TileCache(config.TILE_CACHE_MB * 1024 * 1024, config.TILE_BUFFER / config.TILE_EXTENT);
-  const metrics = new Metrics(cache, pool);
+  const metrics = new Metrics(cache, pool, replicas);
   const bounds = new BoundsCache(run);
   const definitions = await loadDefinitions(config.LAYERS_DIR);
   const registry: LayerRegistry = new LayerRegistry({
@@ -75,6 +98,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   });
 
   const onChange = (change: TableChange) => {
+    floor.changed();
     for (const w of registry.watchersOf(change.table)) {
       // The first rows of an untyped table tell its SRID: publish it again with the right one.
       if (registry.isProvisional(w.layer)) void registry.refresh();
@@ -91,14 +115,22 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     databaseUrl,
     {
       onChange,
-      onIdentityChange: () => identityChanged(),
+      onIdentityChange: () => {
+        floor.changed();
+        identityChanged();
+      },
       onVehicleChange: () => vehiclesWritten(),
-      onCatalogChange: () => void registry.refresh(),
+      onCatalogChange: () => {
+        floor.changed();
+        void registry.refresh();
+      },
       onListening: () => {
+        floor.listening();
         cache.reset(true);
         void registry.refresh();
       },
       onDeaf: () => {
+        floor.lost();
         cache.reset(false);
         identityChanged();
       },
@@ -112,6 +144,9 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   poll.unref();
 
   const caughtUp = () => listener.sync();
+  await replicas?.start();
+  // Tiles, items, identify, query and analyses read through this: a current replica, else the primary.
+  const reads = replicas ? routedReads({ primary: run, replicas, floor, caughtUp, reads: metrics.dbReads }) : run;
   const keys = new KeyStore(run, caughtUp);
   const sessions = new SessionStore(
     run,
@@ -133,7 +168,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     idleMs: config.SESSION_IDLE_MIN * 60_000,
     totpRequired: config.AUTH_TOTP_REQUIRED,
   };
-  const tiles = new TileService(registry, cache, run, metrics, () => listener.sync());
+  const tiles = new TileService(registry, cache, reads, metrics, () => listener.sync());
   // Several instances may serve this database: each holds a lease, and what a dead one owned is failed.
   let imports: ImportJobs | null = null;
   const lease = new InstanceLease({
@@ -193,6 +228,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   let draining = false;
   const app = createApp({
     config, log, pool, registry, cache, tiles, bounds, keys, identity, metrics, imports, vehicles,
+    reads, replicas, primaryLsn,
     listening: () => listener.listening,
     draining: () => draining,
   });
@@ -217,6 +253,8 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
       await vehicles.close();
       clearInterval(poll);
       await listener.stop();
+      floor.stop();
+      await replicas?.stop();
       await pool.end();
     },
   };

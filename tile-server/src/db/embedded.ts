@@ -312,7 +312,10 @@ class Cluster implements EmbeddedCluster {
       this.claim();
     }
     this.health.state = 'running';
-    await bootstrap(this.ctx, this.currentPort, this.password);
+    // A standby copies the primary's databases and refuses writes: wait for it to take connections, no more.
+    if (fs.existsSync(path.join(this.dataDir, 'standby.signal')))
+      await connect({ host: '127.0.0.1', port: this.currentPort, user: SUPERUSER, password: this.password, database: DATABASE }, 60_000).then((c) => c.end());
+    else await bootstrap(this.ctx, this.currentPort, this.password);
   }
 
   /** Stops the server if this handle owns it (started it, or took it over); a handle that attached leaves it running. */
@@ -419,6 +422,45 @@ export async function startEmbeddedCluster(opts: EmbeddedOptions): Promise<Embed
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) await initCluster(ctx, dataDir, pwFile);
   if (!fs.existsSync(pwFile)) throw new EmbeddedClusterError(`password file ${pwFile} is missing: restore it, or delete ${dataDir} to start afresh`);
   const password = fs.readFileSync(pwFile, 'utf8').trim();
+  const cluster = new Cluster(ctx, dataDir, `${dataDir}.log`, password);
+  await cluster.start();
+  return cluster;
+}
+
+export interface EmbeddedReplicaOptions extends EmbeddedOptions {
+  /** The running embedded primary to copy and follow. */
+  primary: EmbeddedCluster;
+}
+
+/**
+ * A streaming replica of an embedded cluster (cluster:local, tests): pg_basebackup of the primary with -R (it
+ * writes standby.signal and the primary_conninfo), then started like any embedded cluster, on its own port.
+ * The replica reads the primary's password from its password file; it never appears on a command line.
+ */
+export async function startEmbeddedReplica(opts: EmbeddedReplicaOptions): Promise<EmbeddedCluster> {
+  const dataDir = path.resolve(opts.dataDir);
+  const log = opts.log ?? (() => {});
+  const { bin } = await findBinaries();
+  const ctx: Ctx = { bin, log, settings: { hot_standby: 'on', ...opts.settings }, pgUser: process.getuid?.() === 0 ? await postgresUser() : null };
+  const pwFile = `${dataDir}.password`;
+  const primaryPwFile = `${path.resolve(opts.primary.dataDir)}.password`;
+  const password = fs.readFileSync(primaryPwFile, 'utf8').trim();
+  if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    log(`copying the primary on port ${opts.primary.port} into ${dataDir} (pg_basebackup)`);
+    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dataDir, 0o700);
+    if (ctx.pgUser) {
+      fs.chownSync(dataDir, ctx.pgUser.uid, ctx.pgUser.gid);
+      await checkReachable(dataDir);
+    }
+    const args = ['-h', '127.0.0.1', '-p', String(opts.primary.port), '-U', SUPERUSER, '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast', '-w'];
+    const r = await run(path.join(bin, 'pg_basebackup'), args, { asPostgres: ctx.pgUser !== null, env: { ...process.env, PGPASSWORD: password } });
+    if (r.code !== 0) fs.rmSync(dataDir, { recursive: true, force: true });
+    check(r, 'pg_basebackup');
+  }
+  fs.rmSync(pwFile, { force: true });
+  fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
   const cluster = new Cluster(ctx, dataDir, `${dataDir}.log`, password);
   await cluster.start();
   return cluster;

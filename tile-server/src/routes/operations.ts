@@ -5,6 +5,7 @@ import type { TileCache } from '../tiles/cache.ts';
 import type { Metrics } from '../metrics.ts';
 import type { AppState } from '../app.ts';
 import { embeddedClusterStatus } from '../db/embedded.ts';
+import type { ReplicaSet } from '../db/replicas.ts';
 import { HttpError } from '../errors.ts';
 import { mayReadSystem } from '../protection/operator.ts';
 
@@ -14,6 +15,8 @@ export interface HealthDeps {
   cache: TileCache;
   listening: () => boolean;
   draining: () => boolean;
+  /** Read replicas: each one's state (up, lagging, down, not a replica) and lag. */
+  replicas?: ReplicaSet | null;
 }
 
 /**
@@ -46,6 +49,7 @@ export function operationRoutes(router: Router<AppState>, deps: HealthDeps, metr
       // The embedded cluster's supervisor (restarting a dead postmaster, waiting for its owner…); absent with DATABASE_URL.
       ...(embeddedClusterStatus() ? { embeddedCluster: embeddedClusterStatus() } : {}),
       changeListener: deps.listening() ? 'listening' : 'reconnecting',
+      ...(deps.replicas ? { replicas: deps.replicas.status() } : {}),
       layers: deps.registry.list().length,
       unavailableLayers: Object.fromEntries(deps.registry.unavailable),
       tileCache: { active: deps.cache.active, entries: deps.cache.size, bytes: deps.cache.bytes },
