@@ -39,4 +39,5 @@ process.on('message', (m: { cmd: string }) => {
   })();
 });
 process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => process.exit(0)); // exits normally, so --cpu-prof (BENCH_CHILD_NODE_ARGS) writes its profile
 process.send!({ cmd: 'ready', gatewayPort: gateway.port, httpPort: (server.address() as AddressInfo).port });

@@ -67,7 +67,6 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     return lsn === null ? LSN_UNKNOWN : reachable(lsn);
   };
   // Reads may go to streaming replicas; the floor says how far one must have replayed to be current.
-  const floor = new ReadFloor(primaryLsn, (err) => log.warn({ err: err.message }, 'cannot read the primary\'s WAL position'));
   const replicas = config.DATABASE_REPLICA_URLS
     ? new ReplicaSet({
         urls: config.DATABASE_REPLICA_URLS,
@@ -80,6 +79,8 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
         log,
       })
     : null;
+  // Without replicas every read is on the primary: no floor to keep, no position to ask for.
+  const floor = replicas ? new ReadFloor(primaryLsn, (err) => log.warn({ err: err.message }, 'cannot read the primary\'s WAL position')) : null;
   const cache = new TileCache(config.TILE_CACHE_MB * 1024 * 1024, config.TILE_BUFFER / config.TILE_EXTENT);
   const metrics = new Metrics(cache, pool, replicas);
   const bounds = new BoundsCache(run);
@@ -98,7 +99,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   });
 
   const onChange = (change: TableChange) => {
-    floor.changed();
+    floor?.changed();
     for (const w of registry.watchersOf(change.table)) {
       // The first rows of an untyped table tell its SRID: publish it again with the right one.
       if (registry.isProvisional(w.layer)) void registry.refresh();
@@ -116,21 +117,21 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     {
       onChange,
       onIdentityChange: () => {
-        floor.changed();
+        floor?.changed();
         identityChanged();
       },
       onVehicleChange: () => vehiclesWritten(),
       onCatalogChange: () => {
-        floor.changed();
+        floor?.changed();
         void registry.refresh();
       },
       onListening: () => {
-        floor.listening();
+        floor?.listening();
         cache.reset(true);
         void registry.refresh();
       },
       onDeaf: () => {
-        floor.lost();
+        floor?.lost();
         cache.reset(false);
         identityChanged();
       },
@@ -146,7 +147,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   const caughtUp = () => listener.sync();
   await replicas?.start();
   // Tiles, items, identify, query and analyses read through this: a current replica, else the primary.
-  const reads = replicas ? routedReads({ primary: run, replicas, floor, caughtUp, reads: metrics.dbReads }) : run;
+  const reads = replicas && floor ? routedReads({ primary: run, replicas, floor, caughtUp, reads: metrics.dbReads }) : run;
   const keys = new KeyStore(run, caughtUp);
   const sessions = new SessionStore(
     run,
@@ -253,7 +254,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
       await vehicles.close();
       clearInterval(poll);
       await listener.stop();
-      floor.stop();
+      floor?.stop();
       await replicas?.stop();
       await pool.end();
     },
