@@ -12,6 +12,15 @@ import type { Replica, ReplicaSet } from './replicas.ts';
  */
 export const requestLsn = new AsyncLocalStorage<{ lsn: bigint }>();
 
+/**
+ * A hot standby cancels a query whose rows the WAL it replays removes (40001, "conflict with recovery"): the
+ * replica is fine, this query just ran at the wrong moment. The primary answers it instead.
+ */
+function recoveryConflict(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  return e.code === '40001' && /conflict with recovery/i.test(e.message ?? '');
+}
+
 /** Errors that say the replica could not be reached, not that the query was wrong: the primary can retry those. */
 function unreachable(err: unknown): boolean {
   const e = err as { code?: string; message?: string };
@@ -48,8 +57,8 @@ export function routedReads({ primary, replicas, floor, caughtUp, reads }: ReadR
       reads.inc({ target: 'replica' });
       return result;
     } catch (err) {
-      if (!unreachable(err)) throw err;
-      replicas.failed(replica, err as Error);
+      if (!unreachable(err) && !recoveryConflict(err)) throw err;
+      if (unreachable(err)) replicas.failed(replica, err as Error);
       reads.inc({ target: 'primary' });
       return onPrimary();
     }
