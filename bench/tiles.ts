@@ -5,7 +5,8 @@
 // subject alike; each ratio is the median of the rounds' ratios. Env: DATABASE_URL (else an embedded cluster in
 // a temp dir), BENCH_ROUNDS (default 5), BENCH_SECONDS (timed seconds per measurement, default 5), BENCH_WARMUP
 // (untimed seconds before a subject's first measurement, default 3), BENCH_SKIP (measurements to leave out, e.g.
-// `cold-gzip,warm-gzip`).
+// `cold-gzip,warm-gzip`). With wrk installed, the cached tiles are measured again against nginx with wrk, a C client.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -202,6 +203,7 @@ async function main(): Promise<void> {
   compare('the server\'s cache', await fetchAll(subjects[3]!.client, list));
 
   // (d) nginx serving the same bytes from files at the same paths.
+  let nginxPort = 0;
   if (runs('nginx') && fs.existsSync(NGINX)) {
     for (const [i, t] of list.entries()) {
       const file = path.join(tmp, 'www', t.path);
@@ -213,6 +215,7 @@ async function main(): Promise<void> {
     const client = http(nginx.port);
     compare('nginx', await fetchAll(client, list));
     subjects.push({ name: 'nginx', client, pids: () => nginx.workers() });
+    nginxPort = nginx.port;
   } else if (runs('nginx')) console.log(`nginx: ${NGINX} is not installed (Debian package nginx-light); skipped`);
 
   // A signed-in user of one district: the server's tiles must be the scoped SQL's bytes, from the cache too.
@@ -271,7 +274,43 @@ async function main(): Promise<void> {
     ratio('warm-scoped', 'warm', 0.8); // a session and a scoped cache key on a hit
     ratio('raw-scoped', 'raw-sql', 0); // what the scope costs (or saves) in the database: informative
   }
+  if (nginxPort && runs('wrk')) await wrkRounds(tmp, list, { warm: warm.port, nginx: nginxPort }, cookie);
   if (disturbed.size) console.log(`\nWARNING: other processes were busy during ${[...disturbed].join(', ')}: those rates are low; cpu ms/tile is the robust figure`);
+}
+
+/**
+ * Cached tiles against nginx with wrk, a C client that is not the bottleneck (issue 17 §4: the Node client above
+ * caps both servers). One thread, 8 connections, cycling through the same list of paths; interleaved rounds.
+ */
+async function wrkRounds(tmp: string, list: readonly Tile[], ports: { warm: number; nginx: number }, cookie: string): Promise<void> {
+  const WRK = '/usr/bin/wrk';
+  if (!fs.existsSync(WRK)) {
+    console.log('\nwrk: not installed (Debian package wrk); the cached-tile comparison with a C client is skipped');
+    return;
+  }
+  const script = path.join(tmp, 'tiles.lua');
+  fs.writeFileSync(
+    script,
+    `local paths = {${list.map((t) => `"${t.path}"`).join(',')}}\nlocal i = 0\n` +
+      `request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n`,
+  );
+  const run = (port: number, headers: string[] = []) => {
+    const out = execFileSync(WRK, ['-t1', '-c8', `-d${SECONDS}s`, ...headers.flatMap((h) => ['-H', h]), '-s', script, `http://127.0.0.1:${port}`], { encoding: 'utf8' });
+    const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+    if (/Non-2xx/.test(out)) throw new Error(`wrk saw error answers from port ${port}:\n${out}`);
+    return rate;
+  };
+  console.log(`\nwith wrk (C client, 1 thread, 8 connections, ${SECONDS} s each, ${ROUNDS} rounds alternating):`);
+  const rows: Array<{ warm: number; scoped: number; nginx: number }> = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 ? (['nginx', 'scoped', 'warm'] as const) : (['warm', 'scoped', 'nginx'] as const);
+    const row = { warm: 0, scoped: 0, nginx: 0 };
+    for (const k of order) row[k] = k === 'nginx' ? run(ports.nginx) : k === 'warm' ? run(ports.warm) : run(ports.warm, [`Cookie: ${cookie}`]);
+    rows.push(row);
+    console.log(`  round ${r + 1}: warm ${fmt(row.warm, 0)}  warm-scoped ${fmt(row.scoped, 0)}  nginx ${fmt(row.nginx, 0)} tiles/s`);
+  }
+  const ratio = median(rows.map((x) => x.warm / x.nginx));
+  console.log(`wrk warm/nginx ${fmt(ratio, 2)}  (target >= 0.5)${ratio >= 0.5 ? '' : '  MISSED'}   warm-scoped/warm ${fmt(median(rows.map((x) => x.scoped / x.warm)), 2)}`);
 }
 
 runBenchmark('bench:tiles', main);
