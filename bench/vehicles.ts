@@ -16,6 +16,7 @@ import WebSocket from 'ws';
 import { startEmbeddedCluster } from '../tile-server/src/db/embedded.ts';
 import { MSG, encodeLocation } from '../tile-server/src/vehicles/jt808/messages.ts';
 import { SimTerminal } from '../test/helpers/jt808-terminal.ts';
+import { treeCpuSeconds } from './load.ts';
 import { cleanups, median, runBenchmark } from './setup.ts';
 import { benchMonthReport } from './vehicle-reports.ts';
 
@@ -38,6 +39,8 @@ runBenchmark('bench:vehicles', async () => {
   fs.chmodSync(tmp, 0o755);
   cleanups.push(() => fs.rmSync(tmp, { recursive: true, force: true }));
   let url = process.env.DATABASE_URL;
+  let postmaster = 0; // the embedded cluster's, whose CPU is reported per fix
+  const pgCpu = () => (postmaster ? treeCpuSeconds(postmaster) : NaN);
   if (!url) {
     const cluster = await startEmbeddedCluster({
       dataDir: path.join(tmp, 'pg'),
@@ -45,6 +48,7 @@ runBenchmark('bench:vehicles', async () => {
     });
     cleanups.push(() => cluster.stop());
     url = cluster.url;
+    postmaster = Number(fs.readFileSync(path.join(tmp, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
   }
   console.log(`machine: nproc ${os.availableParallelism()}, node ${process.version}; ${SECONDS} s per measurement`);
 
@@ -86,7 +90,7 @@ runBenchmark('bench:vehicles', async () => {
   // are only counted (a frame is one pair of 0x7E flags), so the load generator, which shares the two cores, costs
   // little next to the gateway; the gateway still decodes, checks, answers and stores every frame on its own.
   const heavy = await Promise.all(Array.from({ length: THROUGHPUT_TERMINALS }, (_, i) => login(i + 1)));
-  const PER_TERMINAL = Number(process.env.BENCH_FRAMES ?? 4000);
+  const PER_TERMINAL = Number(process.env.BENCH_FRAMES ?? 10_000);
   const frames = heavy.map((t, k) =>
     Array.from({ length: PER_TERMINAL }, (_, i) =>
       t.frame(MSG.location, encodeLocation({ lat: 33.5 + (i % 1000) * 1e-5, lon: 119 + k * 1e-3, speedKmh: 30, time: base + i * 1000 })),
@@ -94,6 +98,7 @@ runBenchmark('bench:vehicles', async () => {
   );
   const before = await ask('flush');
   const benchCpu0 = process.cpuUsage();
+  const pg0 = pgCpu();
   const started = performance.now();
   let sent = 0;
   const deadline = started + SECONDS * 1000;
@@ -127,6 +132,7 @@ runBenchmark('bench:vehicles', async () => {
   );
   const after = await ask('flush');
   const benchCpu = process.cpuUsage(benchCpu0);
+  const gatewayPgUs = (pgCpu() - pg0) * 1e6;
   const gatewaySeconds = (performance.now() - started) / 1000;
   const written = after.written - before.written;
   const gatewayRate = written / gatewaySeconds;
@@ -137,6 +143,7 @@ runBenchmark('bench:vehicles', async () => {
   const refBase = base - 10 * 86_400_000;
   for (let d = 0; d < 3; d++) await client.query(`SELECT vehicles.ensure_day('positions', $1)`, [new Date(refBase + d * 86_400_000)]);
   const copyStarted = performance.now();
+  const copyPg0 = pgCpu();
   const copy = client.query(copyFrom(`COPY vehicles.positions (vehicle_id, fix_time, geom, speed_kmh, course, altitude_m, source, alarm, status, received_at) FROM STDIN`));
   const done = new Promise<void>((resolve, reject) => {
     copy.on('finish', resolve);
@@ -154,6 +161,7 @@ runBenchmark('bench:vehicles', async () => {
   copy.end(chunk);
   await done;
   const copyRate = written / ((performance.now() - copyStarted) / 1000);
+  const copyPgUs = (pgCpu() - copyPg0) * 1e6;
   client.release();
   console.log(
     `throughput: gateway ${Math.round(gatewayRate)} fixes/s (${THROUGHPUT_TERMINALS} terminals, ${WINDOW} in flight each, ${written} written, ${after.lost - before.lost} lost; ` +
@@ -164,7 +172,8 @@ runBenchmark('bench:vehicles', async () => {
   const gatewayUs = us(after.cpu) - us(before.cpu);
   console.log(
     `  cpu per fix: gateway ${(gatewayUs / written).toFixed(1)} µs (${((gatewayUs / 1e6 / gatewaySeconds) * 100).toFixed(0)}% of a core), ` +
-      `simulated terminals ${(us(benchCpu) / written).toFixed(1)} µs (${((us(benchCpu) / 1e6 / gatewaySeconds) * 100).toFixed(0)}% of a core)`,
+      `simulated terminals ${(us(benchCpu) / written).toFixed(1)} µs (${((us(benchCpu) / 1e6 / gatewaySeconds) * 100).toFixed(0)}% of a core), ` +
+      `PostgreSQL ${(gatewayPgUs / written).toFixed(1)} µs (COPY alone: ${(copyPgUs / written).toFixed(1)} µs)`,
   );
 
   // ---- 2. fix-to-desk latency at TERMINALS terminals every 10 s ----

@@ -165,3 +165,28 @@ test.serial('retention drops whole day partitions older than POSITIONS_RETENTION
     t.truthy((await tp.sql.query(`SELECT to_regclass($1) AS r`, [name])).rows[0].r, `${name} exists ahead of time`);
   }
 });
+
+test.serial('a batch holding a fix that is already stored (a terminal resending after a lost reply) is written without it, not refused', async (t) => {
+  const { PositionWriter } = await import('../tile-server/src/vehicles/store/writer.ts');
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cb-writer-'));
+  tmp.push(spoolDir);
+  const writer = new PositionWriter({ pool: tp.platform.pool, log, spoolDir, intervalMs: 60_000, batchSize: 1000 });
+  const vehicle = '苏H30002';
+  const row = (i: number) => ({
+    vehicleId: vehicle, time: base + 3600_000 + i * 1000, lon: 119.2 + i * 1e-4, lat: 33.55, speedKmh: 30, course: 90, altitudeM: 10,
+    source: 'test', alarm: 0, status: 3, mileageKm: null, satellites: 9, extras: null, receivedAt: Date.now(), backfill: false,
+  });
+  const before = await stored(vehicle);
+  writer.add(row(1));
+  writer.add(row(2));
+  await writer.flush();
+  writer.add(row(2)); // resent
+  writer.add(row(3));
+  await writer.flush();
+  await writer.close();
+  t.is(await stored(vehicle) - before, 3, 'each fix once');
+  t.is(writer.stats.lost, 0);
+  const { rows } = await tp.sql.query(`SELECT fix_time, ST_X(geom) AS lon FROM vehicles.latest WHERE vehicle_id = $1`, [vehicle]);
+  t.is(new Date(rows[0].fix_time).getTime(), base + 3600_000 + 3000, 'the latest position is the newest fix');
+  t.is(Number(rows[0].lon.toFixed(4)), 119.2003);
+});

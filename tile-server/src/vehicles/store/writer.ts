@@ -71,6 +71,17 @@ ON CONFLICT (vehicle_id) DO UPDATE SET fix_time = EXCLUDED.fix_time, geom = EXCL
   course = EXCLUDED.course, alarm = EXCLUDED.alarm, status = EXCLUDED.status, received_at = EXCLUDED.received_at
 WHERE l.fix_time < EXCLUDED.fix_time`;
 
+/** The same, from the batch's newest fix per vehicle found in memory (the direct COPY has no staging table). */
+const LATEST_ROWS_SQL = `INSERT INTO vehicles.latest AS l (vehicle_id, fix_time, geom, speed_kmh, course, alarm, status, received_at)
+SELECT v, to_timestamp(t / 1000.0), ST_SetSRID(ST_MakePoint(x, y), 4326), sp, co, al, st, to_timestamp(rc / 1000.0)
+FROM unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::real[], $6::real[], $7::bigint[], $8::bigint[], $9::float8[])
+  AS f(v, t, x, y, sp, co, al, st, rc)
+ON CONFLICT (vehicle_id) DO UPDATE SET fix_time = EXCLUDED.fix_time, geom = EXCLUDED.geom, speed_kmh = EXCLUDED.speed_kmh,
+  course = EXCLUDED.course, alarm = EXCLUDED.alarm, status = EXCLUDED.status, received_at = EXCLUDED.received_at
+WHERE l.fix_time < EXCLUDED.fix_time`;
+
+const POSITION_COLUMNS = 'vehicle_id, fix_time, geom, speed_kmh, course, altitude_m, source, alarm, status, mileage_km, satellites, extras, received_at, backfill';
+
 const REJECTED_SQL = `INSERT INTO vehicles.rejected_fixes (vehicle_id, fix_time, received_at, lon, lat, reason)
 SELECT r.vehicle_id, to_timestamp(r.fix_time / 1000.0), to_timestamp(r.received_at / 1000.0), r.lon, r.lat, r.reason
 FROM json_to_recordset($1::json) AS r(vehicle_id text, fix_time float8, received_at float8, lon float8, lat float8, reason text)`;
@@ -81,6 +92,11 @@ const num = (v: number | null) => (v === null || !Number.isFinite(v) ? '\\N' : S
 /** A COPY text line of fix_stage. */
 export function copyLine(f: FixRow): string {
   return `${text(f.vehicleId)}\t${new Date(f.time).toISOString()}\t${f.lon}\t${f.lat}\t${num(f.speedKmh)}\t${num(f.course)}\t${num(f.altitudeM)}\t${text(f.source)}\t${num(f.alarm)}\t${num(f.status)}\t${num(f.mileageKm)}\t${num(f.satellites)}\t${f.extras ? text(JSON.stringify(f.extras)) : '\\N'}\t${new Date(f.receivedAt).toISOString()}\t${f.backfill ? 't' : 'f'}\n`;
+}
+
+/** A COPY text line of vehicles.positions itself (the point as EWKT), for the direct path. */
+export function positionLine(f: FixRow): string {
+  return `${text(f.vehicleId)}\t${new Date(f.time).toISOString()}\tSRID=4326;POINT(${f.lon} ${f.lat})\t${num(f.speedKmh)}\t${num(f.course)}\t${num(f.altitudeM)}\t${text(f.source)}\t${num(f.alarm)}\t${num(f.status)}\t${num(f.mileageKm)}\t${num(f.satellites)}\t${f.extras ? text(JSON.stringify(f.extras)) : '\\N'}\t${new Date(f.receivedAt).toISOString()}\t${f.backfill ? 't' : 'f'}\n`;
 }
 
 const utcDay = (t: number) => new Date(t).toISOString().slice(0, 10);
@@ -183,7 +199,7 @@ export class PositionWriter {
       const rejected = this.rejected.splice(0, this.rejected.length);
       if (rows.length === 0 && rejected.length === 0) return;
       try {
-        await this.write(rows, rejected);
+        await this.write(rows, rejected, file !== null);
       } catch (err) {
         this.rejected.unshift(...rejected);
         if (isDatabaseUnavailable(err)) {
@@ -208,7 +224,7 @@ export class PositionWriter {
     }
   }
 
-  private async write(rows: FixRow[], rejected: RejectedRow[]): Promise<void> {
+  private async write(rows: FixRow[], rejected: RejectedRow[], replay: boolean): Promise<void> {
     const client = await this.opts.pool.connect();
     let broken = false;
     try {
@@ -221,24 +237,29 @@ export class PositionWriter {
       for (const d of newDays)
         await client.query(`SELECT vehicles.ensure_day($1, $2::timestamptz)`, d.startsWith('r') ? ['rejected_fixes', `${d.slice(1)}T00:00:00Z`] : ['positions', `${d}T00:00:00Z`]);
       if (rows.length) {
-        await client.query(STAGE_SQL);
-        const copy = client.query(copyFrom(`COPY fix_stage FROM STDIN`));
-        const done = new Promise<void>((resolve, reject) => {
-          copy.on('finish', resolve);
-          copy.on('error', reject);
-        });
-        let chunk = '';
-        for (const r of rows) {
-          chunk += copyLine(r);
-          if (chunk.length > 65536) {
-            if (!copy.write(chunk)) await once(copy, 'drain');
-            chunk = '';
+        // A batch fresh from memory goes straight into the positions (one COPY, as fast as the table allows); a
+        // fix that is already there (a terminal resending after a lost reply, a spool written twice) makes the
+        // COPY fail as a whole, and the batch goes the staging way instead, where duplicates are skipped.
+        let direct = !replay;
+        if (direct) {
+          await client.query('SAVEPOINT direct');
+          try {
+            await copyRows(client, `COPY vehicles.positions (${POSITION_COLUMNS}) FROM STDIN`, rows, positionLine);
+            await client.query('RELEASE SAVEPOINT direct');
+          } catch (err) {
+            if ((err as { code?: string }).code !== '23505') throw err;
+            await client.query('ROLLBACK TO SAVEPOINT direct');
+            direct = false;
           }
         }
-        copy.end(chunk);
-        await done;
-        await client.query(INSERT_SQL);
-        await client.query(LATEST_SQL);
+        if (direct) {
+          await client.query(LATEST_ROWS_SQL, latestColumns(rows));
+        } else {
+          await client.query(STAGE_SQL);
+          await copyRows(client, 'COPY fix_stage FROM STDIN', rows, copyLine);
+          await client.query(INSERT_SQL);
+          await client.query(LATEST_SQL);
+        }
       }
       if (rejected.length)
         await client.query(REJECTED_SQL, [
@@ -282,4 +303,44 @@ export class PositionWriter {
       this.spoolBytes += fs.statSync(file).size;
     }
   }
+}
+
+/** COPY rows as text lines, in chunks, waiting for the stream when it is full. */
+async function copyRows(client: pg.PoolClient, sql: string, rows: readonly FixRow[], line: (r: FixRow) => string): Promise<void> {
+  const copy = client.query(copyFrom(sql));
+  const done = new Promise<void>((resolve, reject) => {
+    copy.on('finish', resolve);
+    copy.on('error', reject);
+  });
+  let chunk = '';
+  for (const r of rows) {
+    chunk += line(r);
+    if (chunk.length > 65536) {
+      if (!copy.write(chunk)) await once(copy, 'drain');
+      chunk = '';
+    }
+  }
+  copy.end(chunk);
+  await done;
+}
+
+/** The newest fix of each vehicle in the batch, as the arrays LATEST_ROWS_SQL unnests. */
+function latestColumns(rows: readonly FixRow[]): unknown[][] {
+  const newest = new Map<string, FixRow>();
+  for (const r of rows) {
+    const n = newest.get(r.vehicleId);
+    if (!n || n.time < r.time) newest.set(r.vehicleId, r);
+  }
+  const list = [...newest.values()];
+  return [
+    list.map((r) => r.vehicleId),
+    list.map((r) => r.time),
+    list.map((r) => r.lon),
+    list.map((r) => r.lat),
+    list.map((r) => r.speedKmh),
+    list.map((r) => r.course),
+    list.map((r) => r.alarm),
+    list.map((r) => r.status),
+    list.map((r) => r.receivedAt),
+  ];
 }
