@@ -20,6 +20,8 @@ import { cleanups, median, runBenchmark } from './setup.ts';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REPORTS = Number(process.env.BENCH_REPORTS ?? 24); // per round and subject
 const CASES = Number(process.env.BENCH_CASES ?? 160); // cases moved through transitions per round
+/** BENCH_SKIP=photos,transitions,polls leaves measurements out (as in bench:tiles). */
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').map((x) => x.trim()).filter(Boolean));
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 /** A 4000×3000 phone-like JPEG: smooth gradients with fine noise (about what a camera makes of a street). */
@@ -93,7 +95,7 @@ runBenchmark('bench:cases', async () => {
   const reference: number[] = [];
   const server_: number[] = [];
   const ratios: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < (SKIP.has('photos') ? 0 : ROUNDS); r++) {
     const subjects = [
       async () => {
         const m = await pool(REPORTS, 4, async (i) => {
@@ -121,16 +123,18 @@ runBenchmark('bench:cases', async () => {
     ratios.push(server_[r]! / reference[r]!);
   }
   const fmt = (v: number[]) => v.map((x) => x.toFixed(2)).join(' ');
-  console.log(`photo reports/s, sharp alone (reference), concurrency 4: median ${median(reference).toFixed(2)}  [${fmt(reference)}]`);
-  console.log(`photo reports/s, POST /api/cases multipart, concurrency 4: median ${median(server_).toFixed(2)}  [${fmt(server_)}]`);
-  console.log(`ratio server / sharp alone: median ${median(ratios).toFixed(2)}×  [${fmt(ratios)}]  (goal ≥ 0.8×)`);
+  if (!SKIP.has('photos')) {
+    console.log(`photo reports/s, sharp alone (reference), concurrency 4: median ${median(reference).toFixed(2)}  [${fmt(reference)}]`);
+    console.log(`photo reports/s, POST /api/cases multipart, concurrency 4: median ${median(server_).toFixed(2)}  [${fmt(server_)}]`);
+    console.log(`ratio server / sharp alone: median ${median(ratios).toFixed(2)}×  [${fmt(ratios)}]  (goal ≥ 0.8×)`);
+  }
 
   // ---- transitions at concurrency 16: each case goes accept → dispatch → take → supervise → park → unpark ----
   const actions = [{ action: 'accept' }, { action: 'dispatch' }, { action: 'take' }, { action: 'supervise', reason: 'bench' }, { action: 'park', reason: 'bench' }, { action: 'unpark' }];
   const all: number[] = [];
   const p50s: number[] = [];
   const p99s: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < (SKIP.has('transitions') ? 0 : ROUNDS); r++) {
     const codes: string[] = [];
     for (let i = 0; i < CASES; i++) {
       const at = places[i % places.length]!;
@@ -154,8 +158,9 @@ runBenchmark('bench:cases', async () => {
     p99s.push(pct(m.latencies, 99));
     console.log(`transitions round ${r + 1}: ${m.latencies.length} in ${m.seconds.toFixed(2)} s (${(m.latencies.length / m.seconds).toFixed(0)}/s), p50 ${p50s[r]!.toFixed(1)} ms, p99 ${p99s[r]!.toFixed(1)} ms`);
   }
-  console.log(`transition latency, concurrency 16: p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms (median of rounds; goal p99 < 50 ms)`);
+  if (!SKIP.has('transitions')) console.log(`transition latency, concurrency 16: p50 ${median(p50s).toFixed(1)} ms, p99 ${median(p99s).toFixed(1)} ms (median of rounds; goal p99 < 50 ms)`);
 
+  if (SKIP.has('polls')) return;
   // ---- the desk's poll: the queue (200, the list) against the same request with its ETag (304, the fingerprint) ----
   const POLLS = Number(process.env.BENCH_POLLS ?? 200);
   const total = (await platform.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases.cases`)).rows[0]!.n;

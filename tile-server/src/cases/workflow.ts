@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
 import { requireRight, type Principal } from '../access/access.ts';
 import { isRight } from '../access/rights.ts';
 import { badRequest, HttpError, notFound } from '../errors.ts';
 import { actorOf, actorRole, caseRefCondition, scopeCondition } from './actor.ts';
-import { audit } from './audit.ts';
+import { TIMELINE_TYPES, timelineArgs, timelineValues } from './audit.ts';
 import { attachPhotos, type PhotoPhase } from './photo-store.ts';
 import type { ProcessedPhoto } from './photos.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -193,8 +194,9 @@ export async function transition(
     // The case (locked), the workflow's row for this action from its state, and the state it leads to: one round
     // trip. The lock is taken in the CTE, so the joins see the row as it is once the lock is ours (a concurrent
     // move already committed), not the version first read.
-    const found = await client.query<CaseRow & { t: TransitionRow | null; closed: boolean; step: string | null }>(
-      `WITH c AS (
+    const found = await client.query<CaseRow & { t: TransitionRow | null; closed: boolean; step: string | null }>({
+      name: 'cases.transition.lock',
+      text: `WITH c AS (
          SELECT c.id, c.code, c.state, c.version, c.reporter, c.source, c.grid_code, c.street_code, c.department_id, c.routed_department, c.extension_request
          FROM cases.cases c WHERE ${caseRefCondition(1)} AND ${scopeCondition(2)} FOR UPDATE)
        SELECT c.*,
@@ -203,8 +205,8 @@ export async function transition(
        FROM c
        LEFT JOIN cases.transitions t ON t.action = $3 AND t.from_state = c.state
        LEFT JOIN cases.states s ON s.code = coalesce(t.to_state, c.state)`,
-      [caseRef, principal.scopes, input.action],
-    );
+      values: [caseRef, principal.scopes, input.action],
+    });
     const c = found.rows[0];
     if (!c) throw notFound('unknown_case', `no case ${caseRef}`);
     const t = c.t;
@@ -226,10 +228,10 @@ export async function transition(
     const closed = { closed: c.closed, step: c.step };
     if (closed.closed) set.closed_at = { sql: 'now()' };
     const { text, values } = updateSql(set);
-    const updated = await client.query<{ version: number }>(`UPDATE cases.cases SET ${text} WHERE id = $${values.length + 1} RETURNING version`, [...values, c.id]);
-    if (to !== c.state) await client.query(`SELECT cases.enter_step($1, $2, now())`, [c.id, closed.step]);
-    await effect.after?.(client, c);
-    const timelineId = await audit(client, {
+    // One statement writes the rest: the SLA clock (when the state changes), the timeline entry and the audit
+    // record (cases.record_transition, run first by its CTE), then the case row. Named, so each connection
+    // plans it once per distinct SET clause.
+    const record = timelineValues({
       actor: actorOf(principal),
       action: input.action,
       target: c.id,
@@ -244,8 +246,21 @@ export async function transition(
         photos: photos.map((p) => p.hash),
       },
     });
+    const n = values.length;
+    const sql =
+      `WITH r AS MATERIALIZED (SELECT cases.record_transition($${n + 1}::bigint, $${n + 2}::boolean, $${n + 3}::text, ${timelineArgs(n + 4, TIMELINE_TYPES.slice(1))}) AS timeline_id)
+       UPDATE cases.cases SET ${text} FROM r WHERE id = $${n + 1} RETURNING version, r.timeline_id`;
+    const updated = await client.query<{ version: number; timeline_id: string }>({
+      name: `cases.transition.${createHash('sha256').update(sql).digest('base64url').slice(0, 20)}`,
+      text: sql,
+      values: [...values, c.id, to !== c.state, closed.step, ...record.slice(1)], // record[0] is the case id, $n+1
+    });
+    const row = updated.rows[0];
+    if (!row) throw new Error(`case ${c.code} vanished under its lock`);
+    await effect.after?.(client, c);
+    const timelineId = Number(row.timeline_id);
     if (photos.length) await attachPhotos(client, c.id, effect.photoPhase ?? '处置', timelineId, photos);
-    return { id: c.id, code: c.code, from: c.state, state: to, version: updated.rows[0]!.version };
+    return { id: c.id, code: c.code, from: c.state, state: to, version: row.version };
   });
 }
 
