@@ -316,3 +316,43 @@ test(indistinguishable, '/tiles/{id}.json', 'fx_secret', 'jtj');
 test(indistinguishable, '/tiles/{id}/14/13675/6524.mvt', 'fx_secret', 'jtj');
 test(indistinguishable, '/tiles/fx_points,{id}/14/13675/6524.mvt', 'fx_secret', 'dsj');
 test(indistinguishable, '/tiles/fx_points,{id}.json', 'fx_secret', 'dsj');
+
+test('a layers/ definition over an untyped geometry column that was empty at start is resolved again once rows tell the SRID, and draws them where they are', async (t) => {
+  const dir = await tempDir('cb-provisional-');
+  await writeFile(
+    path.join(dir, 'fx_untyped.json'),
+    JSON.stringify({
+      id: 'fx_untyped', title: { zh: '未定类型', en: 'Untyped' }, theme: 'urban', owner: 'cgj', access: 'public',
+      source: { type: 'table', schema: 'fixtures', table: 'untyped_parcels' }, idColumn: 'id',
+      properties: { name: { label: { zh: '名称', en: 'Name' } } }, minzoom: 5, maxzoom: 20,
+    }),
+  );
+  const tp = await startTestPlatform({}, {
+    layersDir: dir,
+    beforeStart: async (url) => {
+      const pg = (await import('pg')).default;
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query('CREATE TABLE fixtures.untyped_parcels (id int PRIMARY KEY, name text, geom geometry)');
+      await c.end();
+    },
+  });
+  try {
+    t.true(tp.platform.registry.isProvisional('fx_untyped'), 'empty at start: the SRID is a guess');
+    // A department's rows in CGCS2000 / 3° GK CM 120E (EPSG:4549) metres, near Huai'an.
+    await tp.sql.query(`INSERT INTO fixtures.untyped_parcels VALUES (1, '地块', ST_SetSRID(ST_MakePoint(402000, 3720000), 4549))`);
+    const { lon, lat } = (await tp.sql.query(`SELECT ST_X(g) AS lon, ST_Y(g) AS lat FROM (SELECT ST_Transform(ST_SetSRID(ST_MakePoint(402000, 3720000), 4549), 4326) AS g) s`)).rows[0];
+    const { z, x, y } = tileOf(lon, lat, 14);
+    const res = await (async () => {
+      for (let i = 0; i < 100; i++) {
+        if (!tp.platform.registry.isProvisional('fx_untyped')) return tp.http.get(`/tiles/fx_untyped/${z}/${x}/${y}.mvt`).buffer(true).parse(binary);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return null;
+    })();
+    t.truthy(res, 'resolved again within 10 s');
+    t.is(res!.status, 200, 'its tile at the place the metres mean holds the parcel');
+  } finally {
+    await tp.close();
+  }
+});

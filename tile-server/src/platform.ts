@@ -102,7 +102,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     floor?.changed();
     for (const w of registry.watchersOf(change.table)) {
       // The first rows of an untyped table tell its SRID: publish it again with the right one.
-      if (registry.isProvisional(w.layer)) void registry.refresh();
+      if (registry.isProvisional(w.layer)) registry.refreshSoon();
       const n =
         change.all || w.precision === 'all' || !change.boxes ? cache.evictLayer(w.layer) : cache.evictBoxes(w.layer, change.boxes);
       metrics.evictions.inc(n);

@@ -34,6 +34,8 @@ export class LayerRegistry {
   private readonly contrib = new Map<string, string>(); // table → fingerprint
   private readonly stored = new Map<string, string>(); // stored definition id → fingerprint
   private readonly fileIds: ReadonlySet<string>;
+  private lastRefresh = 0;
+  private soon: NodeJS.Timeout | null = null;
   private readonly watchers = new Map<string, Watcher[]>(); // schema.table → layers fed by it
   private readonly uncacheable = new Set<string>();
   readonly unavailable = new Map<string, string>(); // layer id → why it is not served
@@ -82,6 +84,34 @@ export class LayerRegistry {
     return this.watchers.get(table) ?? [];
   }
 
+  /**
+   * A refresh because a provisional layer's table changed (its first rows may tell the SRID), at most once a
+   * second: a view that stays empty (no published cases yet) would otherwise make every write to its table
+   * rescan the catalog.
+   */
+  refreshSoon(): void {
+    if (this.soon) return;
+    const wait = Math.max(0, this.lastRefresh + 1000 - Date.now());
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      void this.refresh();
+    }, wait);
+    this.soon.unref();
+  }
+
+  /** layers/ definitions whose untyped geometry column was empty at start: resolved again once data tells the SRID. */
+  private async resolveProvisionalFiles(): Promise<void> {
+    for (const def of this.deps.definitions) {
+      const current = this.sources.get(def.id);
+      if (!(current instanceof PostgisTableSource) || !current.provisional) continue;
+      const source = await this.resolve(def);
+      if (source instanceof PostgisTableSource && source.provisional) continue;
+      this.unwatch(def.id);
+      await this.add(source);
+      this.deps.log.info({ layer: def.id }, 'layer resolved again: its data now tells the SRID');
+    }
+  }
+
   /** The former name of refresh(), kept for callers. */
   refreshContrib(): Promise<void> {
     return this.refresh();
@@ -101,7 +131,9 @@ export class LayerRegistry {
         this.again = false;
         await this.scanStored().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'stored definitions scan failed'));
         await this.scanContrib().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'contrib scan failed'));
+        await this.resolveProvisionalFiles().catch((err) => this.deps.log.warn({ err: (err as Error).message }, 'provisional layers scan failed'));
       } while (this.again);
+      this.lastRefresh = Date.now();
     })().finally(() => (this.refreshing = null));
     return this.refreshing;
   }
