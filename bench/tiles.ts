@@ -275,7 +275,19 @@ async function main(): Promise<void> {
     ratio('raw-scoped', 'raw-sql', 0); // what the scope costs (or saves) in the database: informative
   }
   if (nginxPort && runs('wrk')) await wrkRounds(tmp, list, { warm: warm.port, nginx: nginxPort }, cookie);
+  if (runs('pgbench')) await pgbenchRounds(tmp, url, list, cold);
   if (disturbed.size) console.log(`\nWARNING: other processes were busy during ${[...disturbed].join(', ')}: those rates are low; cpu ms/tile is the robust figure`);
+}
+
+/** A wrk Lua script cycling through the tile list's paths. */
+function writeWrkScript(tmp: string, list: readonly Tile[]): string {
+  const script = path.join(tmp, 'tiles.lua');
+  fs.writeFileSync(
+    script,
+    `local paths = {${list.map((t) => `"${t.path}"`).join(',')}}\nlocal i = 0\n` +
+      `request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n`,
+  );
+  return script;
 }
 
 /**
@@ -288,12 +300,7 @@ async function wrkRounds(tmp: string, list: readonly Tile[], ports: { warm: numb
     console.log('\nwrk: not installed (Debian package wrk); the cached-tile comparison with a C client is skipped');
     return;
   }
-  const script = path.join(tmp, 'tiles.lua');
-  fs.writeFileSync(
-    script,
-    `local paths = {${list.map((t) => `"${t.path}"`).join(',')}}\nlocal i = 0\n` +
-      `request = function()\n  i = i % #paths + 1\n  return wrk.format("GET", paths[i])\nend\n`,
-  );
+  const script = writeWrkScript(tmp, list);
   const run = (port: number, headers: string[] = []) => {
     const out = execFileSync(WRK, ['-t1', '-c8', `-d${SECONDS}s`, ...headers.flatMap((h) => ['-H', h]), '-s', script, `http://127.0.0.1:${port}`], { encoding: 'utf8' });
     const rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
@@ -311,6 +318,66 @@ async function wrkRounds(tmp: string, list: readonly Tile[], ports: { warm: numb
   }
   const ratio = median(rows.map((x) => x.warm / x.nginx));
   console.log(`wrk warm/nginx ${fmt(ratio, 2)}  (target >= 0.5)${ratio >= 0.5 ? '' : '  MISSED'}   warm-scoped/warm ${fmt(median(rows.map((x) => x.scoped / x.warm)), 2)}`);
+}
+
+/**
+ * Cold tiles against the same SQL run by pgbench (C, libpq) at the same concurrency (issue 17 §4): the server
+ * with its cache off, driven by wrk over the tile list, and pgbench running each layer's tile statement
+ * (prepared, the same text) for a tile of the same list picked at random (its z/x/y looked up by \\gset).
+ */
+async function pgbenchRounds(tmp: string, url: string, list: readonly Tile[], cold: ServerChild): Promise<void> {
+  const PGBENCH = '/usr/bin/pgbench';
+  if (!fs.existsSync(PGBENCH) || !fs.existsSync('/usr/bin/wrk')) {
+    console.log('\npgbench or wrk missing (Debian packages postgresql-client and wrk): the cold-tile comparison with pgbench is skipped');
+    return;
+  }
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  const scripts: string[] = [];
+  try {
+    for (const layer of LAYERS) {
+      const tiles = list.filter((t) => t.layer === layer);
+      await db.query(`DROP TABLE IF EXISTS bench.tiles_${layer}`);
+      await db.query(`CREATE TABLE bench.tiles_${layer} (i int PRIMARY KEY, z int, x int, y int)`);
+      await db.query(`INSERT INTO bench.tiles_${layer} SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::int[])`, [
+        tiles.map((_, i) => i + 1), tiles.map((t) => t.z), tiles.map((t) => t.x), tiles.map((t) => t.y),
+      ]);
+      const sql = cold.sql[layer]!.replace(/\$1\b/g, ':z').replace(/\$2\b/g, ':x').replace(/\$3\b/g, ':y').replace(/\$4\b/g, 'NULL').replace(/--[^\n]*/g, '').replace(/\s+/g, ' ');
+      const file = path.join(tmp, `${layer}.pgbench`);
+      fs.writeFileSync(file, `\\set i random(1, ${tiles.length})\nSELECT z, x, y FROM bench.tiles_${layer} WHERE i = :i \\gset\n${sql};\n`);
+      scripts.push(file);
+    }
+  } finally {
+    await db.end();
+  }
+  const wrkScript = writeWrkScript(tmp, list);
+  const u = new URL(url);
+  const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
+  const viaPgbench = () => {
+    const out = execFileSync(PGBENCH, ['-n', '-M', 'prepared', '-c8', '-j2', `-T${SECONDS}`, ...scripts.flatMap((f) => ['-f', f]), '-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), u.pathname.slice(1)], { encoding: 'utf8', env });
+    return Number(/tps = ([\d.]+)/.exec(out)?.[1] ?? NaN);
+  };
+  const viaServer = () => {
+    const out = execFileSync('/usr/bin/wrk', ['-t1', '-c8', `-d${SECONDS}s`, '-s', wrkScript, `http://127.0.0.1:${cold.port}`], { encoding: 'utf8' });
+    return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  };
+  console.log(`\ncold tiles: the server (cache off, wrk) against pgbench running the same statements, concurrency 8, ${SECONDS} s each, ${ROUNDS} rounds alternating:`);
+  const ratios: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    let server: number;
+    let bench: number;
+    if (r % 2) {
+      bench = viaPgbench();
+      server = viaServer();
+    } else {
+      server = viaServer();
+      bench = viaPgbench();
+    }
+    ratios.push(server / bench);
+    console.log(`  round ${r + 1}: server ${fmt(server, 0)}  pgbench ${fmt(bench, 0)} tiles/s`);
+  }
+  const ratio = median(ratios);
+  console.log(`cold (wrk)/pgbench ${fmt(ratio, 2)}  (target >= 0.95)${ratio >= 0.95 ? '' : '  MISSED'}`);
 }
 
 runBenchmark('bench:tiles', main);
