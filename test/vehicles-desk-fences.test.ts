@@ -298,6 +298,26 @@ test.serial('desktop: a circle drawn by its centre and a second click (or a drag
   await onMap(other.page, (map, ll) => map.jumpTo({ center: ll, zoom: 14 }), cll!);
   await eventually(async () => onMap(other.page, (map) => map.queryRenderedFeatures({ layers: ['fences-fill'] }).some((f) => f.properties.name === '淮安港禁行圈')));
 
+  // Edited: the point on the circle dragged outwards is the new radius (PUT); the other desk shows the change.
+  await page.click('#fence-edit');
+  await page.waitForSelector('#fence-form:not([hidden])');
+  const r0 = circle!.properties.radiusM as number;
+  const rim = await onMap(page, (map, [ll, r]) => map.project([ll[0] + r / 111_320 / Math.cos((ll[1] * Math.PI) / 180), ll[1]]), [cll!, r0] as [LonLat, number]);
+  const box2 = await canvasBox(page);
+  const grabAt = { x: box2.x + rim.x, y: box2.y + rim.y };
+  const dropAt = { x: Math.round(grabAt.x + 50), y: Math.round(grabAt.y) };
+  await drag(page, false, grabAt, dropAt);
+  const dropLl = await onMap(page, (map, p) => map.unproject([p.x, p.y]).toArray() as LonLat, { x: dropAt.x - box2.x, y: dropAt.y - box2.y });
+  const wantR = metresBetween(cll!, dropLl);
+  t.is(Number(await page.inputValue('#fe-radius')), Math.round(wantR), 'the form follows the dragged radius');
+  await page.click('#fe-save');
+  await page.waitForSelector('#fence-form', { state: 'hidden' });
+  const [bigger] = await fencesInApi();
+  t.is(bigger!.id, circle!.id);
+  t.true(Math.abs((bigger!.properties.radiusM as number) - wantR) <= 3, `radius ${bigger!.properties.radiusM} vs ${wantR}`);
+  t.true(close(bigger!.geometry.coordinates as unknown as LonLat, cll!), 'the centre stayed');
+  await other.page.waitForSelector(`#fence-list li:has-text("圆形 ${bigger!.properties.radiusM} m")`);
+
   // Deleted on the first desk: gone from the second.
   await page.locator('#fence-list li:has(b:text-is("淮安港禁行圈"))').click();
   page.once('dialog', (d) => void d.accept());
