@@ -352,7 +352,9 @@ for (const [size, viewport, login] of [
     await page.click('#fence-edit');
     await page.waitForSelector('#fence-form:not([hidden])');
     await mapIdle(page);
+    // Where a point is on the page, once the map has drawn the draft's handles where they now are.
     const at = async (ll: LonLat) => {
+      await mapIdle(page);
       const b = await canvasBox(page);
       const p = await onMap(page, (map, x) => map.project(x), ll);
       return { x: Math.round(b.x + p.x), y: Math.round(b.y + p.y) };
@@ -425,6 +427,37 @@ for (const [size, viewport, login] of [
     });
     for (let i = 0; i < 3; i++) t.true(close(three.geometry.coordinates[0]![i]!, expected[i]!), `vertex ${i} of three`);
     await screenshot(page, `vehicles-fences-${size}-vertices`);
+
+    if (!mobile) {
+      // By keyboard alone: ] ] selects the second vertex, + adds one after it (the edge's midpoint), Shift+↓ moves
+      // that 10 px down, Delete would remove it; saved.
+      await page.locator(`#fence-list li:has(b:text-is("${size} 工地"))`).click();
+      await page.click('#fence-edit');
+      await page.waitForSelector('#fence-form:not([hidden])');
+      await page.focus('#map canvas');
+      await page.keyboard.press(']');
+      await page.keyboard.press(']');
+      t.is((await deskFences(page)).activeVertex, 1);
+      await page.keyboard.press('+');
+      st = await deskFences(page);
+      t.is(st.draft!.points.length, 4);
+      t.is(st.activeVertex, 2);
+      const mid = st.draft!.points[2]!;
+      const centreBefore = await onMap(page, (map) => map.getCenter().toArray());
+      await page.keyboard.press('Shift+ArrowDown');
+      t.deepEqual(await onMap(page, (map) => map.getCenter().toArray()), centreBefore, 'the arrows move the vertex, not the map');
+      const want = await onMap(page, (map, ll) => {
+        const p = map.project(ll);
+        return map.unproject([p.x, p.y + 10]).toArray() as LonLat;
+      }, mid);
+      await page.click('#fe-save');
+      await page.waitForSelector('#fence-form', { state: 'hidden' });
+      const four = await eventually(async () => {
+        const f = (await fencesInApi()).find((x) => x.id === made.body.id);
+        return f && f.geometry.coordinates[0]!.length === 5 && f;
+      });
+      t.true(close(four.geometry.coordinates[0]![2]!, want), `keyboard vertex ${four.geometry.coordinates[0]![2]} vs ${want}`);
+    }
     t.deepEqual(errors, []);
     await tp.http.delete(`/api/vehicles/fences/${made.body.id}`).set('Authorization', `Bearer ${(await tp.platform.keys.create('jtj', 'fence cleaner', ['vehicle:watch', 'vehicle:manage'])).key}`);
     await context.close();

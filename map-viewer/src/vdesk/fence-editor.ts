@@ -181,13 +181,35 @@ export class FenceEditor {
     map.on('mouseleave', 'fence-midpoints', () => (map.getCanvas().style.cursor = ''));
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape' && this.mode !== 'idle') this.cancel();
-      // Delete removes the selected vertex, unless the key is meant for a field of the form.
-      const typing = e.target instanceof HTMLElement && /^(INPUT|SELECT|TEXTAREA)$/.test(e.target.tagName);
-      if ((e.key === 'Delete' || e.key === 'Backspace') && !typing && this.editable() && this.activeVertex !== null) {
-        e.preventDefault();
-        this.removeVertex(this.activeVertex);
-      }
     });
+    // The vertices by keyboard while editing (captured before the map's own keys, which would pan): ] and [ select
+    // the next and previous vertex, + (or Insert) adds one after the selected, Delete removes it, the arrows move it
+    // (Shift: ten times as far). Keys meant for a field of the form are left alone.
+    document.addEventListener(
+      'keydown',
+      (e) => {
+        const d = this.draft;
+        const t = e.target;
+        if (!this.editable() || !d || d.shape === 'circle' || e.ctrlKey || e.metaKey || e.altKey) return;
+        if (t instanceof HTMLElement && /^(INPUT|SELECT|TEXTAREA)$/.test(t.tagName)) return;
+        const n = d.points.length;
+        const at = this.activeVertex;
+        const step = e.shiftKey ? 10 : 1;
+        const arrows: Record<string, [number, number]> = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+        if (e.key === ']' || e.key === '[') this.activate(at === null ? (e.key === ']' ? 0 : n - 1) : (at + (e.key === ']' ? 1 : n - 1)) % n);
+        else if ((e.key === '+' || e.key === 'Insert') && at !== null && (d.shape === 'polygon' || at < n - 1)) this.addVertex(at);
+        else if ((e.key === 'Delete' || e.key === 'Backspace') && at !== null) this.removeVertex(at);
+        else if (arrows[e.key] && at !== null) {
+          const p = this.map.project(d.points[at]!);
+          const ll = this.map.unproject([p.x + arrows[e.key]![0], p.y + arrows[e.key]![1]]);
+          d.points[at] = [ll.lng, ll.lat];
+          this.redrawDraft();
+        } else return;
+        e.preventDefault();
+        e.stopPropagation();
+      },
+      true,
+    );
     this.wire();
     this.renderWords();
   }
@@ -245,7 +267,7 @@ export class FenceEditor {
     this.map.getCanvas().style.cursor = '';
     setTimeout(() => this.map.doubleClickZoom.enable(), 400);
     this.map.doubleClickZoom.disable();
-    this.showTools(w().editHint, false);
+    this.showTools(this.editHint(), false);
     this.openForm(null, d.shape);
     this.redrawDraft();
     return true;
@@ -278,7 +300,7 @@ export class FenceEditor {
     this.draft = { id: f.id, shape, points: points.map((p) => [p[0], p[1]] as LonLat), radiusM: f.properties.radiusM };
     this.mode = 'editing';
     this.map.doubleClickZoom.disable();
-    this.showTools(shape === 'circle' ? w().editHintCircle : w().editHint, false);
+    this.showTools(shape === 'circle' ? w().editHintCircle : this.editHint(), false);
     this.openForm(f, shape);
     this.redrawDraft();
     this.render();
@@ -353,6 +375,14 @@ export class FenceEditor {
     this.addVertex(edge);
     this.dragging = edge + 1;
     this.map.dragPan.disable();
+  }
+
+  /** Select a vertex (keyboard): it is drawn larger, and Delete, + and the arrows act on it. */
+  activate(index: number): void {
+    if (!this.editable() || !this.draft || index < 0 || index >= this.draft.points.length) return;
+    this.activeVertex = index;
+    this.updateVertexTools();
+    this.redrawDraft();
   }
 
   /** A vertex in the middle of edge `edge` (from vertex edge to the next); it becomes the selected one. */
@@ -469,6 +499,11 @@ export class FenceEditor {
     } else if (d.shape === 'polygon' && pts.length >= 3) features.push({ type: 'Feature', properties: {}, geometry: { type: 'Polygon', coordinates: [[...pts, pts[0]!]] } });
     else if (pts.length >= 2) features.push({ type: 'Feature', properties: {}, geometry: { type: 'LineString', coordinates: pts } });
     src.setData({ type: 'FeatureCollection', features });
+  }
+
+  /** How to edit vertices; the keys only where there is a keyboard and a mouse (the bar covers the map on phones). */
+  private editHint(): string {
+    return matchMedia('(pointer: fine)').matches ? `${w().editHint}${lang() === 'zh' ? '。' : '. '}${w().editKeys}` : w().editHint;
   }
 
   private showTools(hint: string, finishing: boolean): void {
