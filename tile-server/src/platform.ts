@@ -112,6 +112,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   // Principals are kept in memory and dropped on every identity change (NOTIFY citybase_identity).
   let identityChanged = () => {};
   let vehiclesWritten = () => {};
+  let fencesChanged = () => {};
   const listener = new ChangeListener(
     databaseUrl,
     {
@@ -121,6 +122,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
         identityChanged();
       },
       onVehicleChange: () => vehiclesWritten(),
+      onFenceChange: () => fencesChanged(),
       onCatalogChange: () => {
         floor?.changed();
         void registry.refresh();
@@ -129,6 +131,8 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
         floor?.listening();
         cache.reset(true);
         void registry.refresh();
+        // A fence change made while nobody listened is never reported again: read them (no-op on the first connect).
+        fencesChanged();
       },
       onDeaf: () => {
         floor?.lost();
@@ -213,6 +217,8 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
   }).start();
   // Fixes stored by any instance (a terminal is connected to one of them) reach this one's desks and tiles.
   vehiclesWritten = () => vehicles.storedElsewhere();
+  // Fences changed by any instance: every alarm engine uses them at once, every desk of the department redraws them.
+  fencesChanged = () => vehicles.fencesChanged();
   // The live channel tells principals as the app does (main.ts attaches it to the HTTP server): a key, or a
   // desk in the browser with its session cookie.
   vehicles.openChannel(

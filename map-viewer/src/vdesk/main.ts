@@ -1,6 +1,6 @@
 import type { GeoJSONSource, Map as MapLibreMap, StyleSpecification } from 'maplibre-gl';
 import { maplibre } from '../map/maplibre.ts';
-import { FenceEditor } from './fence-editor.ts';
+import { FenceEditor, type FenceEvent } from './fence-editor.ts';
 import { Player, type TrackData } from './player.ts';
 import { alarmTypeNames, lang, named, setLang, vehicleTypeNames, w } from './words.ts';
 import './vdesk.css';
@@ -308,17 +308,20 @@ function beep(): void {
 // ---------------------------------------------------------------- live channel
 
 let retry = 1000;
+let connectedBefore = false;
 function connect(): void {
   const ws = new WebSocket(api('api/vehicles/live').replace(/^http/, 'ws'));
   ws.addEventListener('open', () => {
     retry = 1000;
     $('conn').textContent = w().live;
     $('conn').className = 'ok';
-    // Alarms raised while the desk was away: read again with the snapshot (the resync).
+    // Alarms raised while the desk was away: read again with the snapshot (the resync). Fences too, after a break.
     void loadAlarms();
+    if (connectedBefore) void fenceEditor?.load();
+    connectedBefore = true;
   });
   ws.addEventListener('message', (e) => {
-    const m = JSON.parse(String(e.data)) as { type: 'snapshot' | 'changes'; vehicles: Vehicle[]; events?: Array<{ kind: string; repeated?: boolean; alarm?: Alarm }> };
+    const m = JSON.parse(String(e.data)) as { type: 'snapshot' | 'changes'; vehicles: Vehicle[]; events?: Array<{ kind: string; repeated?: boolean; alarm?: Alarm } | FenceEvent> };
     if (m.type === 'snapshot') {
       const first = fleet.size === 0;
       fleet.clear();
@@ -331,14 +334,16 @@ function connect(): void {
     // A group the list has not had (a vehicle just registered): the filter offers it.
     if (m.type === 'changes' && m.vehicles.some((v) => v.group && !known.has(v.group))) renderGroups();
     let fresh = false;
+    // Fences made, changed or deleted on any desk (any instance): the fences tab and layer follow.
+    for (const e of m.events ?? []) if (e.kind === 'fence') fenceEditor?.applyEvent(e as FenceEvent);
     for (const e of m.events ?? [])
-      if (e.kind === 'alarm' && e.alarm) {
+      if (e.kind === 'alarm' && 'alarm' in e && e.alarm) {
         const id = Number(e.alarm.id);
         if (!alarms.has(id)) fresh = true;
         alarms.set(id, { ...e.alarm, id });
       }
     if (fresh) beep();
-    if (m.events?.length) renderAlarms();
+    if (m.events?.some((e) => e.kind === 'alarm')) renderAlarms();
     if (following && selected) {
       const v = fleet.get(selected);
       if (v?.lon != null && v.lat != null && !player) map.easeTo({ center: [v.lon, v.lat] });

@@ -18,6 +18,8 @@ export interface ChangeHandlers {
   onIdentityChange?(): void;
   /** Vehicle fixes were stored (by this or another instance). */
   onVehicleChange?(): void;
+  /** Vehicle fences were made, changed or deleted (by this or another instance). */
+  onFenceChange?(): void;
   /** Connected (again): changes may have been missed while we were not listening. */
   onListening(): void;
   /** Lost the connection: from now on nothing may be served from memory. */
@@ -107,6 +109,7 @@ export class ChangeListener {
       await client.query('LISTEN citybase_catalog');
       await client.query('LISTEN citybase_identity');
       await client.query('LISTEN citybase_vehicles');
+      await client.query('LISTEN citybase_fences');
     } catch (err) {
       await client.end().catch(() => {});
       this.schedule(err as Error);
@@ -136,6 +139,7 @@ export class ChangeListener {
     if (channel === 'citybase_catalog') return this.handlers.onCatalogChange();
     if (channel === 'citybase_identity') return this.handlers.onIdentityChange?.();
     if (channel === 'citybase_vehicles') return this.handlers.onVehicleChange?.();
+    if (channel === 'citybase_fences') return this.handlers.onFenceChange?.();
     try {
       const change = JSON.parse(payload) as TableChange;
       this.handlers.onChange(change);

@@ -6,7 +6,7 @@ import client from 'prom-client';
 import { authenticateTerminal, registerTerminal, type VehicleInfo } from './fleet.ts';
 import { FixPipeline } from './ingest.ts';
 import { AlarmEngine, type AlarmDecision } from './alarms/engine.ts';
-import { loadFences } from './alarms/fence-store.ts';
+import { fenceFeature, loadFences } from './alarms/fence-store.ts';
 import { loadRules } from './alarms/rules.ts';
 import { raise } from './alarms/lifecycle.ts';
 import { FleetState } from './live/fleet-state.ts';
@@ -122,8 +122,56 @@ export class VehicleService {
   /** Re-read the registry, the fences and the alarm rules (after a change, and every 15 s). */
   async refreshFleet(): Promise<void> {
     await this.live.load(this.opts.pool);
-    this.alarms.setFences(await loadFences(this.opts.pool));
+    await this.reloadFences();
     this.alarms.rules.set(await loadRules(this.opts.pool));
+  }
+
+  /**
+   * Fences were made, changed or deleted, here or on another instance (NOTIFY citybase_fences, migration 0065):
+   * read them again. The alarm engine uses them at once and the desks get what changed.
+   */
+  fencesChanged(): void {
+    this.reloadFences().catch((err: Error) => this.opts.log.warn({ err: err.message }, 'fences changed elsewhere could not be read'));
+  }
+
+  /** Each fence as the desks last got it (JSON of its Feature) with its department; null before the first read. */
+  private fencesSent: Map<number, { department: string; json: string }> | null = null;
+  private fenceReads: Promise<void> = Promise.resolve();
+  private fenceReadWaiting: Promise<void> | null = null;
+
+  /**
+   * Read the fences into the alarm engine and push the differences from the last read to the desks of each
+   * fence's department (`{ kind: "fence", op: "saved", fence }` or `{ kind: "fence", op: "deleted", id }`).
+   * Reads run one after another, so a later read never hands the engine an older set; callers that come while one
+   * waits to start share it (it starts after their change committed), those that come while one runs get the next.
+   */
+  reloadFences(): Promise<void> {
+    if (this.fenceReadWaiting) return this.fenceReadWaiting;
+    const read = this.fenceReads.then(() => {
+      this.fenceReadWaiting = null;
+      return this.readFences();
+    });
+    this.fenceReadWaiting = read;
+    this.fenceReads = read.catch(() => {});
+    return read;
+  }
+
+  private async readFences(): Promise<void> {
+    const fences = await loadFences(this.opts.pool);
+    this.alarms.setFences(fences);
+    const before = this.fencesSent;
+    const now = new Map<number, { department: string; json: string }>();
+    for (const f of fences) {
+      const feature = fenceFeature(f);
+      const json = JSON.stringify(feature);
+      now.set(f.id, { department: f.department, json });
+      const was = before?.get(f.id);
+      if (!before || was?.json === json) continue;
+      if (was && was.department !== f.department) this.channel?.publish({ department: was.department, kind: 'fence', op: 'deleted', id: f.id });
+      this.channel?.publish({ department: f.department, kind: 'fence', op: 'saved', fence: feature });
+    }
+    if (before) for (const [id, was] of before) if (!now.has(id)) this.channel?.publish({ department: was.department, kind: 'fence', op: 'deleted', id });
+    this.fencesSent = now;
   }
 
   /** Store an alarm (or its repeat) and push it to the desks of its department. */
@@ -235,7 +283,7 @@ export class VehicleService {
       // between the two would see it without its status), then the fences.
       await this.live.load(this.opts.pool);
       for (const r of unknown) apply(r, true);
-      this.alarms.setFences(await loadFences(this.opts.pool));
+      await this.reloadFences();
     }
   }
 

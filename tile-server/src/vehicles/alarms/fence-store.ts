@@ -124,3 +124,39 @@ export async function loadFences(pool: pg.Pool): Promise<Fence[]> {
     dwellS: r.dwell_s,
   }));
 }
+
+/** A fence as GET /api/vehicles/fences lists it (and as the live channel sends it): a GeoJSON Feature. */
+export interface FenceFeature {
+  type: 'Feature';
+  id: number;
+  geometry: { type: 'Point' | 'LineString' | 'Polygon'; coordinates: unknown };
+  properties: {
+    name: string;
+    kind: FenceKind;
+    radiusM: number | null;
+    widthM: number | null;
+    speedLimitKmh: number | null;
+    vehicleTypes: string[] | null;
+    schedule: ScheduleWindow[] | null;
+    dwellS: number;
+  };
+}
+
+export function fenceFeature(f: Fence): FenceFeature {
+  const s = f.shape;
+  return {
+    type: 'Feature',
+    id: f.id,
+    geometry: s.kind === 'circle' ? { type: 'Point', coordinates: s.center } : s.kind === 'corridor' ? { type: 'LineString', coordinates: s.line } : { type: 'Polygon', coordinates: s.rings },
+    properties: {
+      name: f.name,
+      kind: f.kind,
+      radiusM: s.kind === 'circle' ? s.radiusM : null,
+      widthM: s.kind === 'corridor' ? s.widthM : null,
+      speedLimitKmh: f.speedLimitKmh,
+      vehicleTypes: f.vehicleTypes,
+      schedule: f.schedule,
+      dwellS: f.dwellS,
+    },
+  };
+}

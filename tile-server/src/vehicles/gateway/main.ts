@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from '../../config.ts';
 import { migrate } from '../../db/migrate.ts';
 import { openPool } from '../../db/pool.ts';
 import { createLogger } from '../../log.ts';
+import { ChangeListener } from '../../tiles/invalidation.ts';
 import { VehicleService } from '../service.ts';
 import { startGateway } from './gateway.ts';
 
@@ -37,6 +38,13 @@ async function main(): Promise<void> {
     spoolDiskMb: config.SPOOL_DISK_MB,
     maxSpeedKmh: config.IMPORT_MAX_SPEED_KMH,
   }).start();
+  // Fences changed on the platform (NOTIFY citybase_fences): this gateway's alarm engine uses them at once.
+  const listener = new ChangeListener(
+    config.DATABASE_URL,
+    { onChange: () => {}, onCatalogChange: () => {}, onFenceChange: () => vehicles.fencesChanged(), onListening: () => vehicles.fencesChanged(), onDeaf: () => {} },
+    log,
+  );
+  await listener.start();
   const gateway = await startGateway(vehicles, {
     port: config.JT808_PORT,
     host: config.HOST,
@@ -47,6 +55,7 @@ async function main(): Promise<void> {
   });
   const stop = async () => {
     await gateway.close();
+    await listener.stop();
     await vehicles.close();
     await pool.end();
     process.exit(0);

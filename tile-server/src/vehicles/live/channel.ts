@@ -8,8 +8,13 @@ import { canWatch, visibleTo } from './access.ts';
 
 export const LIVE_PATH = '/api/vehicles/live';
 
-/** Alarms and other events pushed beside positions (fences and alarms add theirs). */
+/**
+ * Alarms and other events pushed beside positions: `{ kind: "alarm", alarm, repeated }` (about a vehicle) and
+ * `{ kind: "fence", op: "saved", fence }` / `{ kind: "fence", op: "deleted", id }` (to every desk of the department,
+ * as the fence list; VehicleService.readFences).
+ */
 export interface LiveEvent {
+  /** Sent only to desks of this department. */
   department: string;
   /** The vehicle it is about: sent only to desks that see that vehicle (department and scope). */
   vehicleId?: string;
