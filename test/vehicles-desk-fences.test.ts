@@ -336,6 +336,7 @@ for (const [size, viewport, login] of [
 ] as const) {
   test.serial(`${size}: an area's vertices added at an edge's midpoint and removed while editing, never below 3`, async (t) => {
     const mobile = size === 'phone';
+    const windows = [{ days: [1, 2, 3, 4, 5], from: '07:00', to: '08:30' }, { days: [1, 2, 3, 4, 5], from: '16:30', to: '18:00' }];
     const lon = 119.0;
     const lat = 33.58;
     const d = 0.004;
@@ -343,7 +344,8 @@ for (const [size, viewport, login] of [
     const made = await tp.http
       .post('/api/vehicles/fences')
       .set('Authorization', `Bearer ${(await tp.platform.keys.create('jtj', 'fence maker', ['vehicle:watch', 'vehicle:manage'])).key}`)
-      .send({ name: `${size} 工地`, kind: 'expected_stop', geometry: { type: 'Polygon', coordinates: [[...square, square[0]]] } });
+      // School hours: two windows, set through the API. The form edits the first and must keep the second.
+      .send({ name: `${size} 工地`, kind: 'expected_stop', geometry: { type: 'Polygon', coordinates: [[...square, square[0]]] }, schedule: windows });
     t.is(made.status, 201);
     const { context, page, errors } = await signIn(login, viewport);
     await mapIdle(page);
@@ -351,6 +353,7 @@ for (const [size, viewport, login] of [
     await page.locator(`#fence-list li:has(b:text-is("${size} 工地"))`).click();
     await page.click('#fence-edit');
     await page.waitForSelector('#fence-form:not([hidden])');
+    t.is(await page.textContent('#fe-more-windows'), '另有 1 个时段（本表单只编辑第一个），保存时保持不变');
     await mapIdle(page);
     // Where a point is on the page, once the map has drawn the draft's handles where they now are.
     const at = async (ll: LonLat) => {
@@ -398,6 +401,7 @@ for (const [size, viewport, login] of [
       return f && f.geometry.coordinates[0]!.length === 6 && f;
     });
     const ring = saved.geometry.coordinates[0]!;
+    t.deepEqual(saved.properties.schedule, windows, 'both time windows are kept');
     for (let i = 0; i < 5; i++) t.true(close(ring[i]!, expected[i]!), `vertex ${i}: ${ring[i]} vs ${expected[i]}`);
     t.deepEqual(ring[5], ring[0]);
 

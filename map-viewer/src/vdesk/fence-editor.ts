@@ -90,6 +90,8 @@ export class FenceEditor {
   selected: number | null = null;
   mode: 'idle' | 'drawing' | 'editing' = 'idle';
   draft: Draft | null = null;
+  /** The fence's schedule windows after the first, which the form does not edit: saved back unchanged. */
+  private keptWindows: ScheduleWindow[] = [];
   private hover: LonLat | null = null;
   private dragging: number | null = null;
   /** The vertex last grabbed or tapped: Delete (or the Remove vertex button) removes it. */
@@ -609,6 +611,12 @@ export class FenceEditor {
     for (const i of document.querySelectorAll<HTMLInputElement>('#fe-days input')) i.checked = win.days.includes(Number(i.value));
     $<HTMLInputElement>('fe-from').value = win.from;
     $<HTMLInputElement>('fe-to').value = win.to;
+    // A fence may have several windows (school hours: morning and afternoon), set by the API or a CSV. The form edits
+    // the first; the others go back unchanged, never dropped by a save.
+    this.keptWindows = p?.schedule?.slice(1) ?? [];
+    const more = $('fe-more-windows');
+    more.hidden = this.keptWindows.length === 0;
+    more.textContent = w().moreWindows.replace('{n}', String(this.keptWindows.length));
     $('fe-width-row').hidden = shape !== 'line';
     $('fe-radius-row').hidden = shape !== 'circle';
     $('fence-error').textContent = '';
@@ -640,7 +648,7 @@ export class FenceEditor {
       ...(kind === 'speed_limit' && $<HTMLInputElement>('fe-speed').value ? { speedLimitKmh: num('fe-speed') } : {}),
       ...(types.length ? { vehicleTypes: types } : {}),
       // Every day with the same from and to is all the time: no schedule. A window with days: [] is the server's to refuse.
-      ...(always ? {} : { schedule: [{ days, from, to }] }),
+      ...(always ? {} : { schedule: [{ days, from, to }, ...this.keptWindows] }),
       dwellS: num('fe-dwell'),
     };
   }

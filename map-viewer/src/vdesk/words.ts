@@ -114,6 +114,7 @@ const zh = {
   noFences: '还没有围栏',
   needVertices: '顶点不够',
   saved: '已保存',
+  moreWindows: '另有 {n} 个时段（本表单只编辑第一个），保存时保持不变',
   circle: '圆形',
 };
 type Words = typeof zh;
@@ -231,6 +232,7 @@ const en: Words = {
   noFences: 'No fences yet',
   needVertices: 'Not enough vertices',
   saved: 'Saved',
+  moreWindows: '{n} more time windows (this form edits the first), kept as they are when saved',
   circle: 'Circle',
 };
 
