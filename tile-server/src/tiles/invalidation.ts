@@ -26,9 +26,6 @@ export interface ChangeHandlers {
   onDeaf(): void;
 }
 
-/** The shortest time between two catch-up round trips; requests in between share the next one (at most this much later). */
-const SYNC_GAP_MS = 1;
-
 /**
  * A dedicated connection that LISTENs for the change triggers' notifications. It reconnects by itself with
  * backoff; while it is down the cache is switched off, and when it is back the cache starts empty, because a
@@ -41,7 +38,6 @@ export class ChangeListener {
   private syncing: Promise<boolean> | null = null;
   private nextSync: Promise<boolean> | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private lastSyncAt = -Infinity;
 
   constructor(
     private readonly url: string,
@@ -65,7 +61,6 @@ export class ChangeListener {
     if (!this.client) return Promise.resolve(false);
     if (!this.syncing) {
       const client = this.client;
-      this.lastSyncAt = performance.now();
       this.syncing = client
         .query('')
         .then(() => this.client === client)
@@ -73,12 +68,7 @@ export class ChangeListener {
         .finally(() => (this.syncing = null));
       return this.syncing;
     }
-    // Under load a round trip per request would cost more than serving a cached tile (a write and a read on the
-    // listener's socket, and PostgreSQL's answer). So the next round trip starts at least SYNC_GAP_MS after the
-    // last one began, and every request arriving meanwhile shares it: group commit, for reads.
-    this.nextSync ??= this.syncing.then(async () => {
-      const wait = this.lastSyncAt + SYNC_GAP_MS - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.nextSync ??= this.syncing.then(() => {
       this.nextSync = null;
       return this.sync();
     });
