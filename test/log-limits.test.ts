@@ -50,3 +50,17 @@ test('different kinds of failure are each logged once per window, and the number
   limiter.error('a', {}, 'failure a');
   t.is(lines.at(-1)!.msg, 'failure a');
 });
+
+test('a client that went away (its query cancelled) is a 499, not a server error in the log', async (t) => {
+  const { QueryCancelledError } = await import('../tile-server/src/db/query.ts');
+  const { lines, log } = capture();
+  const app = new Koa();
+  app.use(errorBoundary(log));
+  app.use(() => {
+    throw new QueryCancelledError();
+  });
+  const res = await supertest(app.callback()).get('/tiles/x/1/1/1.mvt');
+  t.is(res.status, 499);
+  t.is(res.body.error, 'client_closed_request');
+  t.deepEqual(lines.filter((l) => l.level >= 40), [], 'nothing at warn or above');
+});

@@ -1,3 +1,4 @@
+import { QueryCancelledError } from './db/query.ts';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { ErrorLogLimiter, errorKind } from './log-limiter.ts';
@@ -64,6 +65,14 @@ export function errorBoundary(log: Logger, onRefused?: (ctx: Context, err: HttpE
       await next();
     } catch (thrown) {
       const err = clientErrorOf(thrown) ?? thrown;
+      // The client left and its query was cancelled: nobody reads an answer, and the server did nothing wrong.
+      // 499 (nginx's "client closed request") for the access log and metrics; not an error in the log.
+      if (err instanceof QueryCancelledError || (err as Error)?.name === 'QueryCancelledError') {
+        if (log.isLevelEnabled('debug')) log.debug({ method: ctx.method, url: ctx.url }, 'client went away; its query was cancelled');
+        ctx.status = 499;
+        ctx.body = { error: 'client_closed_request', message: 'the client went away before the answer was ready' };
+        return;
+      }
       if (err instanceof HttpError && err.status < 500) {
         // 401 and 403 are refused attempts: audited (access/auth). A throttle says when to come back.
         if (onRefused) await onRefused(ctx, err);
