@@ -116,8 +116,8 @@ async function checkReachable(dataDir: string): Promise<void> {
   throw new EmbeddedClusterError(`the postgres OS user cannot reach ${dataDir}: every parent directory needs o+x (chmod o+x), or put the data directory elsewhere`);
 }
 
-async function initCluster(ctx: Ctx, dataDir: string, pwFile: string): Promise<void> {
-  ctx.log(`initialising a new PostgreSQL cluster in ${dataDir}`);
+/** An empty data directory only the server's OS user may enter (initdb and pg_basebackup both need one). */
+async function makeDataDir(ctx: Ctx, dataDir: string): Promise<void> {
   // Parents without an explicit mode: a recursive 0700 would make them untraversable for postgres.
   fs.mkdirSync(path.dirname(dataDir), { recursive: true });
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -126,6 +126,11 @@ async function initCluster(ctx: Ctx, dataDir: string, pwFile: string): Promise<v
     fs.chownSync(dataDir, ctx.pgUser.uid, ctx.pgUser.gid);
     await checkReachable(dataDir);
   }
+}
+
+async function initCluster(ctx: Ctx, dataDir: string, pwFile: string): Promise<void> {
+  ctx.log(`initialising a new PostgreSQL cluster in ${dataDir}`);
+  await makeDataDir(ctx, dataDir);
   const password = crypto.randomBytes(24).toString('base64url');
   fs.rmSync(pwFile, { force: true }); // writeFileSync's mode only applies to new files
   fs.writeFileSync(pwFile, `${password}\n`, { mode: 0o600 });
@@ -447,13 +452,7 @@ export async function startEmbeddedReplica(opts: EmbeddedReplicaOptions): Promis
   const password = fs.readFileSync(primaryPwFile, 'utf8').trim();
   if (!fs.existsSync(path.join(dataDir, 'PG_VERSION'))) {
     log(`copying the primary on port ${opts.primary.port} into ${dataDir} (pg_basebackup)`);
-    fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    fs.chmodSync(dataDir, 0o700);
-    if (ctx.pgUser) {
-      fs.chownSync(dataDir, ctx.pgUser.uid, ctx.pgUser.gid);
-      await checkReachable(dataDir);
-    }
+    await makeDataDir(ctx, dataDir);
     const args = ['-h', '127.0.0.1', '-p', String(opts.primary.port), '-U', SUPERUSER, '-D', dataDir, '-R', '-X', 'stream', '-c', 'fast', '-w'];
     const r = await run(path.join(bin, 'pg_basebackup'), args, { asPostgres: ctx.pgUser !== null, env: { ...process.env, PGPASSWORD: password } });
     if (r.code !== 0) fs.rmSync(dataDir, { recursive: true, force: true });
