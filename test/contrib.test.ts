@@ -193,7 +193,7 @@ const projectedLater = test.macro({
     await p.sql.query(`CREATE TABLE contrib.${table} (name text, geom geometry)`);
     await published(p, table, key);
     await insertPoints(p, table, places, srid);
-    await eventually(async () => (await featuresAt(p, table, places[0]!, key)).length > 0, 3_000).catch(() => undefined);
+    await eventually(async () => (await featuresAt(p, table, places[0]!, key)).length > 0, 10_000).catch(() => undefined);
     await assertPlaced(t, p, table, places, key);
   },
   title: (_, srid) => `an untyped column published while empty and filled afterwards with SRID ${srid} values is drawn in place`,
@@ -283,6 +283,21 @@ test('an ALTERed contrib table (new column) shows the new field in TileJSON and 
   await eventually(async () => !('name' in (await get(p, '/tiles/altered.json', key)).body.vector_layers[0].fields));
   const [after] = await featuresAt(p, 'altered', places[0]!, key);
   t.false('name' in (after?.properties ?? {}));
+});
+
+test('a tile asked for with a layer as it was before an ALTER, and made after it, is answered once and never cached', async (t) => {
+  await p.sql.query(`CREATE TABLE contrib.redefined (id serial PRIMARY KEY, name text, geom geometry(Point, 4326))`);
+  await insertPoints(p, 'redefined', [places[0]!]);
+  await published(p, 'redefined', key);
+  const before = p.platform.registry.get('redefined')!;
+  await p.sql.query(`ALTER TABLE contrib.redefined ADD COLUMN floors integer NOT NULL DEFAULT 3`);
+  await eventually(async () => p.platform.registry.get('redefined') !== before);
+  // A request that looked the layer up before the ALTER was published and reached the cache after it.
+  const { z, x, y } = tileOf(places[0]!.lon, places[0]!.lat, 14);
+  const late = decodeTile((await p.platform.tiles.tile([before], { z, x, y }, () => new AbortController().signal)).raw, z, x, y);
+  t.false('floors' in late.redefined![0]!.properties, 'it gets the layer it asked for');
+  const [feature] = await featuresAt(p, 'redefined', places[0]!, key);
+  t.is(feature?.properties.floors, 3, 'the next request gets the layer as it is now');
 });
 
 test('a renamed contrib table is served under its new name, the old name is withdrawn, and its changes still arrive', async (t) => {

@@ -34,6 +34,7 @@ export interface Platform {
   run: QueryRunner;
   registry: LayerRegistry;
   cache: TileCache;
+  tiles: TileService;
   keys: KeyStore;
   identity: Identity;
   listener: ChangeListener;
@@ -245,6 +246,7 @@ export async function startPlatform(config: Config, databaseUrl: string, log: Lo
     run,
     registry,
     cache,
+    tiles,
     keys,
     identity,
     listener,

@@ -104,11 +104,17 @@ export class TileService {
     if (!flight) {
       const controller = new AbortController();
       const epoch = this.cache.epochOf(ids);
+      // The sources were looked up before the awaits above. A layer redefined meanwhile (a provisional SRID
+      // resolved, a stored definition replaced) has had its counter bumped already, so a tile made from its old
+      // definition would be stored under the new counter and served until the next change: this request gets
+      // it, nobody else does.
+      const current = sources.every((s) => this.registry.get(s.meta.id) === s);
       const promise = this.query(sources, coord, controller.signal, filter, scopes, cacheable && this.cache.active).then((tile) => {
-        if (cacheable) this.cache.set(key, ids, coord, tile, epoch);
+        if (cacheable && current) this.cache.set(key, ids, coord, tile, epoch);
         return tile;
       });
       const started: Flight = { promise, waiters: 0, controller, epoch };
+      if (!current) return this.wait(started, gone());
       this.inflight.set(key, started);
       // A later flight may have taken the key (this one predates a change): only this one's own entry goes.
       const done = () => void (this.inflight.get(key) === started && this.inflight.delete(key));
