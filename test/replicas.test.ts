@@ -6,7 +6,7 @@ import pg from 'pg';
 import supertest from 'supertest';
 import { loadConfig } from '../tile-server/src/config.ts';
 import { startEmbeddedCluster, startEmbeddedReplica, type EmbeddedCluster } from '../tile-server/src/db/embedded.ts';
-import { parseLsn } from '../tile-server/src/db/lsn.ts';
+import { parseLsn, PRIMARY_LSN_SQL, reachable } from '../tile-server/src/db/lsn.ts';
 import { createLogger } from '../tile-server/src/log.ts';
 import { startPlatform, type Platform } from '../tile-server/src/platform.ts';
 import { decodeTile, tileOf } from './helpers/mvt.ts';
@@ -82,7 +82,13 @@ const tile = async (z: number, x: number, y: number) =>
   decodeTile((await http.get(`/tiles/fx_points/${z}/${x}/${y}.mvt`).buffer().parse(binary).expect(200)).body as Buffer, z, x, y);
 
 test.serial('reads go to the replica while it is current, and /health shows it in the rotation', async (t) => {
-  await eventually(async () => (await replicaState()) === 'up');
+  // Current: in the rotation, and replayed everything the primary wrote while the platform started (its
+  // triggers, its lease); until then reads rightly go to the primary.
+  await eventually(async () => {
+    const { lsn } = (await onPrimary.query<{ lsn: string }>(PRIMARY_LSN_SQL)).rows[0]!;
+    const [status] = (await http.get('/health').set(OPS)).body.replicas;
+    return status.state === 'up' && BigInt(status.replayed ?? -1) >= reachable(parseLsn(lsn)!);
+  });
   const before = await reads();
   for (let i = 0; i < 5; i++) await http.get('/collections/fx_points/items?limit=3').expect(200);
   const { z, x, y } = tileOf(119.0, 33.55, 14);
